@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv if missing: torch==2.13.0 (CPU wheel) first, then qaa_hw with pinned deps.
+# Re-runs are cheap: a stamp file records the hash of pyproject.toml that was installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.qaa_hw-installed"
+WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/qaa_hw" ]]; then
+  exit 0
+fi
+echo "[bootstrap] setting up $VENV (torch 2.13.0 CPU first, then qaa_hw)" >&2
+[[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install --upgrade pip >/dev/null
+"${PIP[@]}" install "torch==2.13.0"
+CONSTRAINTS="$(mktemp)"
+echo "torch==2.13.0" >"$CONSTRAINTS"
+"${PIP[@]}" install -c "$CONSTRAINTS" -e "$ROOT[${QAA_HW_EXTRAS:-dev}]"
+rm -f "$CONSTRAINTS"
+echo "$WANT" >"$STAMP"

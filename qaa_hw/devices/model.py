@@ -290,3 +290,35 @@ def scale_noise(device: DeviceModel, factor: float) -> DeviceModel:
         instructions=instructions,
         noise_scale=device.noise_scale * factor,
     )
+
+
+def restrict(device: DeviceModel, physical_qubits: tuple[int, ...] | list[int]) -> DeviceModel:
+    """Sub-device on ``physical_qubits``, renumbered 0..k-1 in the order given.
+
+    Keeps every instruction whose qubits all lie in the subset. Simulators use it to
+    model only the active qubits of a compiled circuit (never a 127-qubit state).
+    """
+    chosen = [int(q) for q in physical_qubits]
+    if len(set(chosen)) != len(chosen):
+        raise DeviceError(f"physical qubits {chosen} contain duplicates")
+    for q in chosen:
+        if not 0 <= q < device.num_qubits:
+            raise DeviceError(
+                f"physical qubit {q} is not on device {device.name!r} "
+                f"(qubits 0..{device.num_qubits - 1})"
+            )
+    index = {q: i for i, q in enumerate(chosen)}
+    instructions = {
+        name: {
+            tuple(index[q] for q in qa): p
+            for qa, p in per.items()
+            if all(q in index for q in qa)
+        }
+        for name, per in device.instructions.items()
+    }
+    return replace(
+        device,
+        name=f"{device.name}[{','.join(map(str, chosen))}]",
+        qubits=tuple(device.qubits[q] for q in chosen),
+        instructions=instructions,
+    )

@@ -171,7 +171,7 @@ class DeviceModel:
 
     def coupling_graph(self) -> nx.Graph:
         """Undirected coupling graph; edge attribute ``error`` is the best direction's error."""
-        graph = nx.Graph()
+        graph: nx.Graph = nx.Graph()
         graph.add_nodes_from(range(self.num_qubits))
         gate = self.two_qubit_gate
         if gate is None:

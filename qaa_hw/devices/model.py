@@ -103,6 +103,10 @@ class DeviceModel:
         source: where the numbers come from (file, package, paper).
         snapshot_date: ISO date of the calibration snapshot, or ``""``.
         noise_scale: the factor λ applied by :func:`scale_noise` (1.0 = as measured).
+        qubit_labels: optional vendor names of the qubits (e.g. ``"q(4,5)"`` for a Google
+            grid qubit), one per qubit; ``None`` means ``"0".."n-1"``.
+        coordinates: optional ``(x, y)`` plot position of each qubit (e.g. ``(col, -row)``
+            on a grid); ``None`` lets plots choose a layout.
     """
 
     name: str
@@ -112,11 +116,14 @@ class DeviceModel:
     source: str = ""
     snapshot_date: str = ""
     noise_scale: float = 1.0
+    qubit_labels: tuple[str, ...] | None = None
+    coordinates: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.qubits:
             raise DeviceError(f"device {self.name!r} has no qubits")
         object.__setattr__(self, "qubits", tuple(self.qubits))
+        self._check_layout()
         object.__setattr__(self, "instructions", _freeze(self.instructions))
         n = len(self.qubits)
         for name, per_qargs in self.instructions.items():
@@ -139,6 +146,22 @@ class DeviceModel:
                 f"device {self.name!r} defines several two-qubit gates {self.two_qubit_gates}; "
                 "exactly one native two-qubit gate is supported"
             )
+
+    def _check_layout(self) -> None:
+        """Freeze and check the optional per-qubit labels and plot coordinates."""
+        n = len(self.qubits)
+        if self.qubit_labels is not None:
+            labels = tuple(str(label) for label in self.qubit_labels)
+            if len(labels) != n:
+                raise DeviceError(
+                    f"device {self.name!r}: {len(labels)} qubit_labels for {n} qubits"
+                )
+            object.__setattr__(self, "qubit_labels", labels)
+        if self.coordinates is not None:
+            coords = tuple((float(x), float(y)) for x, y in self.coordinates)
+            if len(coords) != n:
+                raise DeviceError(f"device {self.name!r}: {len(coords)} coordinates for {n} qubits")
+            object.__setattr__(self, "coordinates", coords)
 
     # ----------------------------------------------------------------- structure
     @property
@@ -249,6 +272,10 @@ class DeviceModel:
                 ]
                 for name, per in self.instructions.items()
             },
+            **({"qubit_labels": list(self.qubit_labels)} if self.qubit_labels else {}),
+            **(
+                {"coordinates": [list(xy) for xy in self.coordinates]} if self.coordinates else {}
+            ),
         }
 
 
@@ -321,4 +348,8 @@ def restrict(device: DeviceModel, physical_qubits: tuple[int, ...] | list[int]) 
         name=f"{device.name}[{','.join(map(str, chosen))}]",
         qubits=tuple(device.qubits[q] for q in chosen),
         instructions=instructions,
+        qubit_labels=(
+            tuple(device.qubit_labels[q] for q in chosen) if device.qubit_labels else None
+        ),
+        coordinates=tuple(device.coordinates[q] for q in chosen) if device.coordinates else None,
     )

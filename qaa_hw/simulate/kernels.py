@@ -1,0 +1,238 @@
+"""Batched torch kernels in the Pauli-transfer picture (real float64) and for state vectors.
+
+A k-qubit state is its Pauli vector ``r_P = Tr(P rho)`` (``rho = 2^-k sum_P r_P P``) stored as a
+real tensor ``[B, 4, ..., 4]`` with one axis per qubit and Paulis ``I, X, Y, Z`` on each axis.
+The axes may be in any qubit order; ``order[i]`` is the qubit of axis ``1 + i``. Kernels keep
+tensors contiguous and move axes only when a two-qubit operator needs two axes side by side.
+:func:`canonical` restores the order ``(k-1, ..., 0)`` (most significant qubit first, as in a
+``2^k`` basis index with qubit q = bit q).
+
+A channel is its Pauli transfer matrix ``R[i, j] = Tr(P_i E(P_j)) / 2^m`` with
+``i = 4 * p(q1) + p(q0)`` for qubits ``(q0, q1)``. Observables use the dual normalisation:
+``A = sum_P a_P P`` so that ``Tr(A rho) = sum_P a_P r_P``; the Heisenberg picture applies
+``R^T`` (``adjoint=True``).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+
+import torch
+
+_SIGMA = torch.stack([
+    torch.eye(2, dtype=torch.complex128),
+    torch.tensor([[0, 1], [1, 0]], dtype=torch.complex128),
+    torch.tensor([[0, -1j], [1j, 0]], dtype=torch.complex128),
+    torch.tensor([[1, 0], [0, -1]], dtype=torch.complex128),
+])
+_LETTERS = string.ascii_letters
+
+
+def zero_pauli_state(batch: int, k: int) -> tuple[torch.Tensor, list[int]]:
+    """``|0...0><0...0|``: ``r_P = 1`` for P in ``{I, Z}^k``; canonical axis order."""
+    one = torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=torch.float64)
+    data = one
+    for _ in range(k - 1):
+        data = torch.outer(data, one).reshape(-1)
+    data = data.reshape((1,) + (4,) * k).expand((batch,) + (4,) * k).contiguous()
+    return data, list(range(k - 1, -1, -1))
+
+
+def _matmul_axis(data: torch.Tensor, mat: torch.Tensor, pos: int, width: int) -> torch.Tensor:
+    """Contract ``mat`` (``[w, w]`` or per-batch ``[B, w, w]``) with axes ``pos..`` of size w."""
+    batch = data.shape[0]
+    shape = data.shape
+    hi = 1
+    for s in shape[1 : 1 + pos]:
+        hi *= s
+    lo = data[0].numel() // (hi * width)
+    if mat.dim() == 3:
+        out = torch.matmul(mat.unsqueeze(1), data.reshape(batch, hi, width, lo))
+    elif lo == 1:
+        out = data.reshape(-1, width) @ mat.T
+    else:
+        out = torch.matmul(mat, data.reshape(batch * hi, width, lo))
+    return out.reshape(shape)
+
+
+def apply_ptm(
+    data: torch.Tensor,
+    order: list[int],
+    qubits: Sequence[int],
+    mat: torch.Tensor,
+    *,
+    adjoint: bool = False,
+) -> tuple[torch.Tensor, list[int]]:
+    """Apply a Pauli transfer matrix on ``qubits`` (``qubits[0]`` least significant).
+
+    Args:
+        data: ``[B, 4, ..., 4]`` Pauli vectors (or observables) in axis order ``order``.
+        order: qubit of each axis.
+        qubits: one or two qubits.
+        mat: ``[4^m, 4^m]`` or per-batch ``[B, 4^m, 4^m]``.
+        adjoint: apply ``R^T`` (Heisenberg picture).
+
+    Returns:
+        The new tensor and its axis order.
+    """
+    m = mat.transpose(-1, -2) if adjoint else mat
+    if len(qubits) == 1:
+        return _matmul_axis(data, m, order.index(qubits[0]), 4), order
+    q0, q1 = qubits
+    p0, p1 = order.index(q0), order.index(q1)
+    if p0 == p1 + 1:
+        return _matmul_axis(data, m, p1, 16), order
+    if p1 == p0 + 1:
+        swapped = m.reshape(m.shape[:-2] + (4, 4, 4, 4)).transpose(-4, -3).transpose(-2, -1)
+        return _matmul_axis(data, swapped.reshape(m.shape), p0, 16), order
+    new_order = [q for q in order if q not in (q0, q1)] + [q1, q0]
+    perm = [0] + [1 + order.index(q) for q in new_order]
+    data = data.permute(perm).contiguous()
+    return _matmul_axis(data, m, len(new_order) - 2, 16), new_order
+
+
+def apply_rz(
+    data: torch.Tensor,
+    order: list[int],
+    qubit: int,
+    angle: torch.Tensor,
+    *,
+    adjoint: bool = False,
+) -> torch.Tensor:
+    """``rz(angle)`` on ``qubit``: rotates the X, Y components (angle scalar or ``[B]``).
+
+    Out of place, so autograd flows into ``angle``.
+    """
+    batch = data.shape[0]
+    pos = order.index(qubit)
+    hi = 4**pos
+    view = data.reshape(batch, hi, 4, -1)
+    c, s = torch.cos(angle), torch.sin(angle)
+    if adjoint:
+        s = -s
+    if angle.dim() > 0:
+        c, s = c.reshape(-1, 1, 1), s.reshape(-1, 1, 1)
+    x, y = view[:, :, 1], view[:, :, 2]
+    out = torch.stack((view[:, :, 0], c * x - s * y, s * x + c * y, view[:, :, 3]), dim=2)
+    return out.reshape(data.shape)
+
+
+def canonical(data: torch.Tensor, order: list[int]) -> torch.Tensor:
+    """The tensor in axis order ``(k-1, ..., 0)``."""
+    k = len(order)
+    target = list(range(k - 1, -1, -1))
+    if order == target:
+        return data
+    return data.permute([0] + [1 + order.index(q) for q in target]).contiguous()
+
+
+def pauli_to_operator(vec: torch.Tensor, *, state: bool) -> torch.Tensor:
+    """``[B, 4, ..., 4]`` (canonical, m axes) -> ``[B, 2^m, 2^m]`` complex.
+
+    ``state=True``: ``rho = 2^-m sum_P r_P P``; ``False``: ``A = sum_P a_P P``.
+    """
+    batch, m = vec.shape[0], vec.dim() - 1
+    p, r, c = _LETTERS[:m], _LETTERS[m : 2 * m], _LETTERS[2 * m : 3 * m]
+    spec = "Z" + p + "," + ",".join(f"{p[i]}{r[i]}{c[i]}" for i in range(m)) + "->Z" + r + c
+    out = torch.einsum(spec, vec.to(torch.complex128), *([_SIGMA] * m))
+    out = out.reshape(batch, 1 << m, 1 << m)
+    return out / (1 << m) if state else out
+
+
+def operator_to_pauli(op: torch.Tensor) -> torch.Tensor:
+    """``[B, 2^m, 2^m]`` -> ``r_P = Tr(P op)`` as a real ``[B, 4, ..., 4]`` (canonical)."""
+    batch, dim = op.shape[0], op.shape[-1]
+    m = dim.bit_length() - 1
+    p, r, c = _LETTERS[:m], _LETTERS[m : 2 * m], _LETTERS[2 * m : 3 * m]
+    spec = "Z" + r + c + "," + ",".join(f"{p[i]}{c[i]}{r[i]}" for i in range(m)) + "->Z" + p
+    t = op.to(torch.complex128).reshape((batch,) + (2,) * (2 * m))
+    return torch.einsum(spec, t, *([_SIGMA] * m)).real
+
+
+def select_qubits(vec: torch.Tensor, keep: Sequence[int], k: int) -> torch.Tensor:
+    """Components with the identity on every qubit outside ``keep``, canonical ``vec``.
+
+    Returns ``[B, 4, ..., 4]`` over ``keep`` in logical order (``keep[-1]`` first), i.e. the
+    Pauli vector of the reduced state of ``keep`` (``keep[i]`` becomes qubit i).
+    """
+    index: list[int | slice] = [slice(None)] * (k + 1)
+    for q in range(k):
+        if q not in keep:
+            index[1 + k - 1 - q] = 0
+    sub = vec[tuple(index)]
+    remaining = [q for q in range(k - 1, -1, -1) if q in keep]  # axis order of `sub`
+    perm = [0] + [1 + remaining.index(q) for q in reversed(keep)]
+    return sub.permute(perm)
+
+
+def z_components(vec: torch.Tensor, keep: Sequence[int], k: int) -> torch.Tensor:
+    """``[B, 2, ..., 2]`` (n axes, logical MSB first): components in ``{I, Z}`` on ``keep``."""
+    sub = select_qubits(vec, keep, k)
+    index: list[int | slice | list[int]] = [slice(None)]
+    out = sub
+    for axis in range(1, sub.dim()):
+        index = [slice(None)] * sub.dim()
+        index[axis] = [0, 3]
+        out = out[tuple(index)]
+    return out
+
+
+def probabilities_from_z(zc: torch.Tensor) -> torch.Tensor:
+    """Probabilities ``[B, 2^n]`` from ``{I, Z}`` components ``[B, 2, ..., 2]``.
+
+    ``p(b) = 2^-n sum_S z_S (-1)^{b.S}`` (a Walsh-Hadamard transform per axis).
+    """
+    batch, n = zc.shape[0], zc.dim() - 1
+    h = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=zc.dtype) / 2
+    out = zc
+    for axis in range(1, n + 1):
+        out = torch.movedim(torch.movedim(out, axis, -1) @ h, -1, axis)
+    return out.reshape(batch, 1 << n)
+
+
+def apply_unitary(
+    psi: torch.Tensor, mat: torch.Tensor, qubits: Sequence[int], k: int
+) -> torch.Tensor:
+    """Apply ``mat`` (``[2^m, 2^m]`` or ``[B, 2^m, 2^m]``) on ``qubits`` to ``psi [B, 2^k]``."""
+    batch, dim = psi.shape
+    m = len(qubits)
+    src = [1 + k - 1 - q for q in reversed(qubits)]
+    dst = list(range(k + 1 - m, k + 1))
+    t = torch.movedim(psi.reshape((batch,) + (2,) * k), src, dst)
+    shape = t.shape
+    t = torch.matmul(t.reshape(batch, -1, 2**m), mat.transpose(-1, -2))
+    return torch.movedim(t.reshape(shape), dst, src).reshape(batch, dim)
+
+
+def apply_confusion(probs: torch.Tensor, confusion: torch.Tensor) -> torch.Tensor:
+    """Measured distribution from true probabilities ``[B, 2^n]``.
+
+    Args:
+        probs: true probabilities, logical order.
+        confusion: ``[n, 2, 2]`` with ``confusion[i, b, m] = P(m | b)`` on logical qubit i.
+    """
+    batch = probs.shape[0]
+    n = confusion.shape[0]
+    t = probs.reshape((batch,) + (2,) * n)
+    for i in range(n):
+        axis = n - i  # axis of logical qubit i in the [B] + [2]*n view
+        t = torch.movedim(torch.movedim(t, axis, -1) @ confusion[i].to(t.dtype), -1, axis)
+    return t.reshape(batch, 1 << n)
+
+
+def z_from_probabilities(probs: torch.Tensor, n: int) -> torch.Tensor:
+    """``<Z_i>`` for i = 0..n-1 from probabilities ``[B, 2^n]``."""
+    index = torch.arange(1 << n)
+    signs = torch.stack([1 - 2 * ((index >> i) & 1) for i in range(n)], dim=1).to(probs.dtype)
+    return probs @ signs
+
+
+def confuse_z(z: torch.Tensor, confusion: torch.Tensor) -> torch.Tensor:
+    """Readout error on ``<Z_i>``: ``(p10 - p01) + (1 - p01 - p10) <Z_i>``.
+
+    ``p01 = P(1|0) = confusion[i, 0, 1]`` and ``p10 = P(0|1) = confusion[i, 1, 0]``.
+    """
+    p01 = confusion[:, 0, 1].to(z.dtype)
+    p10 = confusion[:, 1, 0].to(z.dtype)
+    return (p10 - p01) + (1 - p01 - p10) * z

@@ -1,0 +1,361 @@
+"""Noisy evaluation of a compiled adapter: exact batched density matrices and a fast engine.
+
+Both engines simulate only the k active qubits of the compiled circuit, with the channels Aer
+applies (:mod:`qaa_hw.simulate.channels`), in complex128 torch, batched over inputs.
+
+:class:`DensityMatrixEngine` (exact, forward): bind ``alpha`` per input (affine rz angles,
+vectorised), apply every fused gate block with its noise to ``|0><0|``, read the probabilities
+of the ``final_layout`` qubits, apply the readout confusion. Agrees with Aer's density-matrix
+simulator to ~1e-12 (tests check 1e-6).
+
+:class:`FastNoisyEngine` (Heisenberg picture): everything after the ``qaa:ansatz`` barrier
+is one fixed channel E, so ``<Z_i> = Tr(Z_i E(rho_prep(x))) = Tr(A_i rho_prep(x))`` with
+``A_i = E^dagger(Z_i)``, back-propagated once per ``theta`` (differentiable in ``theta``).
+The preparation's noise is handled by ``prep_noise``:
+
+* ``"exact"``: batched noisy density matrices of the preparation segment only, then
+  ``Tr(A_i rho)``. Identical to the full simulation (round-off).
+* ``"effective"``: the preparation's noise replaced by the x-independent map
+  ``rho -> f rho + Tr(rho) C`` fitted once per compiled adapter by least squares to
+  ``fit_samples`` exact noisy preparations of random inputs (``f``: slope, ``C``: the
+  average error state, trace ``1 - f``; global depolarising is the special case
+  ``C = (1 - f) I / d``, but C also keeps the T1 bias towards ``|0>``). Outputs become
+  ``f x^T S_i x + c_i``: one batched matmul.
+* ``"none"``: ideal preparation (``rho = |x><x|``), ``x^T S_i x``.
+
+For the exact embedding the ideal prepared state is ``x`` placed on the barrier's qubits (the
+map is detected and verified at construction), so ``none``/``effective`` never simulate the
+preparation per input; for ``approx`` embeddings the ideal preparation is a batched
+statevector simulation.
+
+Measured error of ``"effective"`` against Aer (density matrix, ibm_brisbane, exact embedding,
+ring ansatz, random theta ~ U(-pi, pi), inputs uniform on the sphere, 256 inputs): see
+``docs/benchmarks.md`` ("Noisy evaluation"), reproduced by ``benchmarks/noisy_eval.py``.
+
+Finite shots (:func:`sample_outcomes`): the exact measured distribution over the ``2^n``
+readout bitstrings is sampled with ``torch.multinomial`` (seeded ``torch.Generator``); ``<Z_i>``
+estimates average ``1 - 2 b_i`` over the same sampled bitstrings, so correlations between
+outputs are those of the device, not independent binomials.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.errors import SimulationError
+from qaa_hw.simulate import kernels as K
+from qaa_hw.simulate.program import GateOp, Program, RotStep, Step, build_program, fuse
+
+logger = logging.getLogger(__name__)
+
+PrepNoise = Literal["exact", "effective", "none"]
+PREP_NOISE_MODES: tuple[str, ...] = ("exact", "effective", "none")
+AnglesFn = Callable[[np.ndarray], np.ndarray]
+Values = dict[str, torch.Tensor]
+
+#: Float64 entries per chunk of Pauli vectors (2^23 * 8 bytes = 64 MiB).
+CHUNK_ELEMENTS = 1 << 23
+_EMPTY = torch.zeros(0, dtype=torch.float64)
+
+
+@dataclass(frozen=True)
+class NoisyResult:
+    """Outputs of a batch of inputs.
+
+    Attributes:
+        expectations: ``[B, n]`` measured ``<Z_i>`` (readout error included), logical order.
+        probabilities: ``[B, 2^n]`` measured distribution of the readout bits, or ``None``.
+        density_matrices: ``[B, 2^n, 2^n]`` state of the measured qubits before readout
+            (logical order), or ``None``.
+    """
+
+    expectations: torch.Tensor
+    probabilities: torch.Tensor | None = None
+    density_matrices: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class EffectivePrep:
+    """The fitted x-independent preparation noise (Pauli-diagonal channel plus offset).
+
+    ``r_P(rho_prep(x)) ~ scale_P * r_P(|psi(x)><psi(x)|) + offset_P`` for every Pauli P of the
+    k active qubits (``r_P = Tr(P rho)``).
+
+    Attributes:
+        scale: ``[4, ..., 4]`` per-Pauli slopes (canonical axis order).
+        offset: ``[4, ..., 4]`` per-Pauli offsets (the non-unital part, e.g. T1 decay).
+        samples: number of exact noisy preparations fitted.
+        mean_fidelity: mean fidelity ``<psi|rho_prep|psi>`` of those preparations.
+        fit_error: RMS error of the fitted Pauli vectors, relative to the RMS of the exact ones.
+    """
+
+    scale: torch.Tensor
+    offset: torch.Tensor
+    samples: int
+    mean_fidelity: float
+    fit_error: float
+
+
+def prepare_inputs(x: Any, num_qubits: int) -> torch.Tensor:
+    """``[B, 2^n]`` float64: zero-padded, L2-normalised rows (a 1-D ``x`` is one row)."""
+    from qaa_hw.circuits.embedding import normalise
+
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    try:
+        return torch.from_numpy(normalise(arr, num_qubits))
+    except Exception as e:
+        raise SimulationError(f"invalid input vectors: {e}") from e
+
+
+def prepare_theta(theta: Any, num_theta: int) -> torch.Tensor:
+    """``theta`` as a flat float64 tensor of length ``num_theta`` (keeps autograd)."""
+    t = theta if isinstance(theta, torch.Tensor) else torch.as_tensor(np.asarray(theta, float))
+    t = t.to(torch.float64).reshape(-1)
+    if t.numel() != num_theta:
+        raise SimulationError(f"theta has {t.numel()} values; the adapter needs {num_theta}")
+    return t
+
+
+def default_embedding_angles(compiled: CompiledAdapter) -> AnglesFn:
+    """``x [B, 2^n] -> alpha [B, A]`` for the spec's default embedding plan."""
+    from qaa_hw.circuits.embedding import embedding_angles_batch
+
+    spec = compiled.spec
+    return lambda xs: embedding_angles_batch(spec, xs)
+
+
+def run_steps(
+    data: torch.Tensor,
+    order: list[int],
+    steps: tuple[Step, ...],
+    values: Values,
+    *,
+    adjoint: bool = False,
+) -> tuple[torch.Tensor, list[int]]:
+    """Apply fused steps to Pauli vectors (reversed and transposed when ``adjoint``)."""
+    for step in reversed(steps) if adjoint else steps:
+        if isinstance(step, RotStep):
+            data = K.apply_rz(data, order, step.qubit, step.angle(values), adjoint=adjoint)
+        else:
+            data, order = K.apply_ptm(data, order, step.qubits, step.ptm, adjoint=adjoint)
+    return data, order
+
+
+def run_statevector(ops: tuple[GateOp, ...], values: Values, batch: int, k: int) -> torch.Tensor:
+    """Ideal state vectors ``[B, 2^k]`` after ``ops`` (noise ignored)."""
+    psi = torch.zeros(batch, 1 << k, dtype=torch.complex128)
+    psi[:, 0] = 1
+    for op in ops:
+        if op.unitary is not None:
+            psi = K.apply_unitary(psi, op.unitary, op.qubits, k)
+            continue
+        q = op.qubits[0]
+        half = 0.5 * op.angle(values).reshape(-1, 1, 1, 1)
+        phase = torch.cat((torch.exp(-1j * half), torch.exp(1j * half)), dim=2)
+        psi = (psi.reshape(batch, -1, 2, 1 << q) * phase).reshape(batch, -1)
+    return psi
+
+
+class _Base:
+    def __init__(self, compiled: CompiledAdapter, *, noisy: bool, angles: AnglesFn | None):
+        self.compiled = compiled
+        self.spec = compiled.spec
+        self.program: Program = build_program(compiled, noisy=noisy)
+        self._angles = angles if angles is not None else default_embedding_angles(compiled)
+        self._chunk = max(1, CHUNK_ELEMENTS >> (2 * self.program.num_qubits))
+
+    def _values(self, xs: torch.Tensor, theta: torch.Tensor = _EMPTY) -> Values:
+        p = self.program.num_alpha
+        if p == 0:
+            return {"alpha": torch.zeros(xs.shape[0], 0, dtype=torch.float64), "theta": theta}
+        alpha = torch.as_tensor(np.asarray(self._angles(xs.numpy()), dtype=float))
+        if alpha.dim() != 2 or alpha.shape[0] != xs.shape[0] or alpha.shape[1] < p:
+            raise SimulationError(
+                f"embedding angles have shape {tuple(alpha.shape)}; expected "
+                f"({xs.shape[0]}, >= {p})"
+            )
+        return {"alpha": alpha, "theta": theta}
+
+    def _pauli_states(
+        self, xs: torch.Tensor, steps: tuple[Step, ...], theta: torch.Tensor = _EMPTY
+    ) -> torch.Tensor:
+        """Canonical Pauli vectors ``[B, 4, ..., 4]`` after ``steps`` from ``|0...0>``."""
+        k = self.program.num_qubits
+        out = []
+        for start in range(0, xs.shape[0], self._chunk):
+            chunk = xs[start : start + self._chunk]
+            data, order = K.zero_pauli_state(chunk.shape[0], k)
+            data, order = run_steps(data, order, steps, self._values(chunk, theta))
+            out.append(K.canonical(data, order))
+        return torch.cat(out)
+
+    def _ideal_prep(self, xs: torch.Tensor) -> torch.Tensor:
+        """Ideal prepared state vectors ``[B, 2^k]``."""
+        return run_statevector(self._ideal_ops, self._values(xs), xs.shape[0],
+                               self.program.num_qubits)
+
+    @property
+    def _ideal_ops(self) -> tuple[GateOp, ...]:
+        return self.program.prep
+
+
+class DensityMatrixEngine(_Base):
+    """Exact batched noisy simulation of the whole compiled circuit (Pauli-transfer form).
+
+    Args:
+        compiled: the compiled adapter.
+        noisy: include the device's noise (``False``: the ideal circuit).
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: the spec's plan).
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noisy: bool = True,
+        embedding_angles: AnglesFn | None = None,
+    ) -> None:
+        super().__init__(compiled, noisy=noisy, angles=embedding_angles)
+        self._steps = fuse(self.program.prep + self.program.ansatz)
+
+    def run(self, x: Any, theta: Any, *, density_matrices: bool = False) -> NoisyResult:
+        """Simulate a batch ``x [B, <=2^n]`` (or one vector) with trainable values ``theta``."""
+        prog = self.program
+        xs = prepare_inputs(x, self.spec.num_qubits)
+        th = prepare_theta(theta, prog.num_theta)
+        k = prog.num_qubits
+        vec = self._pauli_states(xs, self._steps, th)
+        true = K.probabilities_from_z(K.z_components(vec, prog.final_local, k))
+        measured = K.apply_confusion(true, prog.readout)
+        dms = None
+        if density_matrices:
+            dms = K.pauli_to_operator(K.select_qubits(vec, prog.final_local, k), state=True)
+        return NoisyResult(
+            expectations=K.z_from_probabilities(measured, prog.num_logical),
+            probabilities=measured,
+            density_matrices=dms,
+        )
+
+    def expectations(self, x: Any, theta: Any) -> torch.Tensor:
+        """Measured ``<Z_i>``, ``[B, n]``."""
+        return self.run(x, theta).expectations
+
+    def probabilities(self, x: Any, theta: Any) -> torch.Tensor:
+        """Measured distribution, ``[B, 2^n]``."""
+        result = self.run(x, theta)
+        assert result.probabilities is not None
+        return result.probabilities
+
+
+class FastNoisyEngine(_Base):
+    """Heisenberg-picture noisy evaluation; see the module docstring.
+
+    Args:
+        compiled: the compiled adapter.
+        prep_noise: ``"exact"``, ``"effective"`` or ``"none"``.
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: the spec's plan).
+        fit_samples: exact preparations used to fit the ``effective`` channel.
+        seed: seed of the fitting inputs.
+        noisy: include the device's noise at all (``False``: ideal circuit).
+
+    Raises:
+        SimulationError: unknown ``prep_noise``, or embedding angles that do not reproduce
+            the input (a circuit compiled with a different embedding plan).
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        prep_noise: PrepNoise = "exact",
+        embedding_angles: AnglesFn | None = None,
+        fit_samples: int = 256,
+        seed: int = 0,
+        noisy: bool = True,
+    ) -> None:
+        if prep_noise not in PREP_NOISE_MODES:
+            raise SimulationError(
+                f"prep_noise={prep_noise!r} is not valid; accepted: {', '.join(PREP_NOISE_MODES)}"
+            )
+        super().__init__(compiled, noisy=noisy, angles=embedding_angles)
+        self.prep_noise: PrepNoise = prep_noise
+        prog = self.program
+        self._prep_steps = fuse(prog.prep)
+        self._ansatz_steps = fuse(prog.ansatz)
+        self._rng = np.random.default_rng(seed)
+        self.embedding_sites = self._detect_embedding()
+        self.effective: EffectivePrep | None = None
+        if prep_noise == "effective" and prog.noisy:
+            self.effective = self._fit_effective(fit_samples)
+
+    # ---------------------------------------------------------------- observables
+    def observables(self, theta: Any, *, readout: Literal["z", "probs"] = "z") -> torch.Tensor:
+        """Heisenberg observables ``E^dagger(O_o)`` as Pauli vectors ``[O, 4, ..., 4]``.
+
+        ``O_o`` are ``Z_i`` on the measured qubits (``readout="z"``) or the projectors on
+        the ``2^n`` readout bitstrings (``"probs"``), before readout error; the result ``a``
+        satisfies ``Tr(O_o E(rho)) = sum_P a_P Tr(P rho)``. Differentiable in ``theta``.
+        """
+        prog = self.program
+        k, n = prog.num_qubits, prog.num_logical
+        th = prepare_theta(theta, prog.num_theta)
+        if readout == "z":
+            obs = torch.zeros((n,) + (4,) * k, dtype=torch.float64)
+            for i, q in enumerate(prog.final_local):
+                index = [i] + [0] * k
+                index[1 + k - 1 - q] = 3
+                obs[tuple(index)] = 1.0
+        else:
+            signs = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=torch.float64) / 2
+            table = signs  # [b, s] for one qubit: coefficient of I (s=0) / Z (s=1)
+            for _ in range(n - 1):
+                table = torch.einsum("ab,cd->acbd", table, signs).reshape(
+                    table.shape[0] * 2, table.shape[1] * 2
+                )
+            # table[b, S]: bit i of b and S on logical qubit i, MSB-first kron order
+            obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
+            zs = torch.arange(1 << n)
+            index: list[Any] = [slice(None)] + [0] * k
+            for i, q in enumerate(prog.final_local):
+                index[1 + k - 1 - q] = 3 * ((zs >> i) & 1)
+            obs[tuple(index)] = table.T[:, :].T.contiguous()[:, zs].T.T  # [b, S]
+        order = list(range(k - 1, -1, -1))
+        values: Values = {"theta": th, "alpha": _EMPTY}
+        out, _ = run_steps(obs, order, self._ansatz_steps, values, adjoint=True)
+        return K.canonical(out, order if out is obs else _final_order(self._ansatz_steps, k))
+
+    # ------------------------------------------------------------------- outputs
+    def expectations(self, x: Any, theta: Any) -> torch.Tensor:
+        """Measured ``<Z_i>`` (readout error included), ``[B, n]``; differentiable in theta."""
+        raw = self._evaluate(x, self.observables(theta, readout="z"))
+        return K.confuse_z(raw, self.program.readout)
+
+    def probabilities(self, x: Any, theta: Any) -> torch.Tensor:
+        """Measured distribution ``[B, 2^n]``; differentiable in theta."""
+        raw = self._evaluate(x, self.observables(theta, readout="probs"))
+        return K.apply_confusion(raw, self.program.readout)
+
+    def outputs(self, x: Any, theta: Any) -> torch.Tensor:
+        """The spec's readout: ``expectations`` for ``z``, ``probabilities`` for ``probs``."""
+        if self.spec.readout == "z":
+            return self.expectations(x, theta)
+        return self.probabilities(x, theta)
+
+    def sample(self, x: Any, theta: Any, *, shots: int, seed: int = 0) -> NoisyResult:
+        """Finite-shot estimates from the exact measured distribution (see module docs)."""
+        probs = self.probabilities(x, theta).detach()
+        gen = torch.Generator().manual_seed(int(seed))
+        freq = sample_outcomes(probs, shots, generator=gen)
+        return NoisyResult(
+            expectations=K.z_from_probabilities(freq, self.program.num_logical),
+            probabilities=freq,
+        )

@@ -1,0 +1,367 @@
+"""A compiled adapter as a list of torch operations on its k active qubits.
+
+:func:`build_program` reads ``compiled.circuit`` once:
+
+* wires are renumbered to the active qubits (local index ``i`` = ``active_qubits[i]``), so
+  engines never touch idle device qubits;
+* the barrier labelled ``"qaa:ansatz"`` splits the ops into the state preparation (may use only
+  ``alpha`` parameters) and the ansatz (only ``theta``);
+* every parameterised gate must be an ``rz`` whose angle is ``c0 + c1 * p`` for one parameter
+  ``p``; ``c0, c1`` come from binding ``p = 0`` and ``p = 1`` and are checked at a third point,
+  so angles evaluate vectorised over a batch;
+* each gate carries the Pauli transfer matrix of the noise Aer applies after it
+  (:mod:`qaa_hw.simulate.channels`).
+
+:func:`fuse` then turns the ops into steps: constant gates (with their noise) are multiplied
+into one Pauli transfer matrix per two-qubit gate (one-qubit gates are folded into a
+neighbouring two-qubit gate when the order on their wire allows it), and each parameterised
+``rz`` stays a separate rotation step, evaluated per input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.errors import SimulationError
+from qaa_hw.simulate.channels import NoiseChannels, device_channels
+
+ANSATZ_BARRIER = "qaa:ansatz"
+PREP_PARAMETER = "alpha"
+ANSATZ_PARAMETER = "theta"
+_CHECK_POINT = 0.7318
+_CDTYPE = torch.complex128
+
+
+@dataclass(frozen=True)
+class GateOp:
+    """One native gate on local qubits, with the noise that follows it.
+
+    Attributes:
+        name: Qiskit name (``rz``, ``sx``, ``ecr``, ...).
+        qubits: local qubits in the gate's argument order (``qubits[0]`` is the LSB).
+        unitary: the ideal gate matrix; ``None`` for a parameterised ``rz``.
+        noise: Pauli transfer matrix of the channel applied after the gate, or ``None``.
+        param: ``(vector name, index)`` of the rz angle's parameter, or ``None``.
+        c0: constant part of the rz angle.
+        c1: slope of the rz angle in its parameter.
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    unitary: torch.Tensor | None = field(default=None, compare=False)
+    noise: torch.Tensor | None = field(default=None, compare=False)
+    param: tuple[str, int] | None = None
+    c0: float = 0.0
+    c1: float = 0.0
+
+    def ptm(self) -> torch.Tensor:
+        """Pauli transfer matrix of the noisy gate (constant gates only)."""
+        if self.unitary is None:
+            raise SimulationError(f"{self.name} with parameter {self.param} has no fixed PTM")
+        gate = unitary_ptm(self.unitary)
+        return gate if self.noise is None else self.noise @ gate
+
+    def angle(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The rz angle: scalar, or ``[B]`` when the parameter vector is batched ``[B, P]``."""
+        if self.param is None:
+            return torch.tensor(self.c0, dtype=torch.float64)
+        name, index = self.param
+        return self.c0 + self.c1 * values[name][..., index]
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled adapter as ops on its active qubits.
+
+    Attributes:
+        physical_qubits: the active qubits; local index ``i`` is ``physical_qubits[i]``.
+        prep: state-preparation ops (before the ``qaa:ansatz`` barrier).
+        ansatz: ansatz ops (after it).
+        initial_local: local qubit of logical qubit i at the start.
+        final_local: local qubit measured for logical qubit i.
+        readout: ``(n, 2, 2)`` confusion of the measured qubits in logical order,
+            ``readout[i, b, m] = P(m | b)``.
+        num_alpha: length of the ``alpha`` parameter vector (embedding angles).
+        num_theta: length of ``theta``.
+        noisy: whether channels were attached.
+    """
+
+    physical_qubits: tuple[int, ...]
+    prep: tuple[GateOp, ...]
+    ansatz: tuple[GateOp, ...]
+    initial_local: tuple[int, ...]
+    final_local: tuple[int, ...]
+    readout: torch.Tensor = field(compare=False)
+    num_alpha: int
+    num_theta: int
+    noisy: bool
+
+    @property
+    def num_qubits(self) -> int:
+        """k, the number of simulated (active) qubits."""
+        return len(self.physical_qubits)
+
+    @property
+    def num_logical(self) -> int:
+        """n, the number of logical qubits."""
+        return len(self.final_local)
+
+
+def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
+    """Read a compiled adapter into a :class:`Program` on its active qubits.
+
+    Args:
+        compiled: the compiled adapter (physical circuit in the device basis).
+        noisy: attach the device's channels (``False``: the ideal circuit).
+
+    Returns:
+        The program.
+
+    Raises:
+        SimulationError: no (or several) ``qaa:ansatz`` barriers, a parameterised gate that
+            is not an affine ``rz``, parameters on the wrong side of the barrier, or an
+            instruction the engines do not simulate (measure, reset, delay, ...).
+    """
+    circuit = compiled.circuit
+    active = compiled.active_qubits
+    local = {p: i for i, p in enumerate(active)}
+    channels: NoiseChannels | None = (
+        device_channels(compiled.device, active) if noisy else None
+    )
+    segments: list[list[GateOp]] = [[]]
+    barriers = 0
+    sizes = {PREP_PARAMETER: 0, ANSATZ_PARAMETER: 0}
+    for inst in circuit.data:
+        op = inst.operation
+        qubits = tuple(local[circuit.find_bit(q).index] for q in inst.qubits)
+        if op.name == "barrier":
+            if op.label == ANSATZ_BARRIER:
+                barriers += 1
+                segments.append([])
+            continue
+        gate = _gate_op(op, qubits, channels)
+        if gate.param is not None:
+            name, index = gate.param
+            if name not in sizes:
+                raise SimulationError(
+                    f"parameter {name}[{index}] is neither {PREP_PARAMETER!r} nor "
+                    f"{ANSATZ_PARAMETER!r}"
+                )
+            sizes[name] = max(sizes[name], index + 1)
+            expected = PREP_PARAMETER if len(segments) == 1 else ANSATZ_PARAMETER
+            if name != expected:
+                where = "before" if expected == PREP_PARAMETER else "after"
+                raise SimulationError(
+                    f"{name}[{index}] appears {where} the {ANSATZ_BARRIER!r} barrier; "
+                    f"only {expected!r} parameters may appear there"
+                )
+        segments[-1].append(gate)
+    if barriers != 1:
+        raise SimulationError(
+            f"compiled circuit has {barriers} barriers labelled {ANSATZ_BARRIER!r}; expected "
+            "exactly one between state preparation and ansatz"
+        )
+    _check_parameter_counts(compiled, sizes)
+    final_local = tuple(local[q] for q in compiled.final_layout)
+    if channels is not None:
+        readout = channels.readout[list(final_local)].clone()
+    else:
+        readout = torch.eye(2, dtype=torch.float64).repeat(len(final_local), 1, 1)
+    return Program(
+        physical_qubits=tuple(active),
+        prep=tuple(segments[0]),
+        ansatz=tuple(segments[1]),
+        initial_local=tuple(local[q] for q in compiled.initial_layout),
+        final_local=final_local,
+        readout=readout,
+        num_alpha=sizes[PREP_PARAMETER],
+        num_theta=compiled.spec.num_parameters,
+        noisy=channels is not None and not channels.is_ideal,
+    )
+
+
+def _check_parameter_counts(compiled: CompiledAdapter, sizes: Mapping[str, int]) -> None:
+    expected = compiled.spec.num_parameters
+    if sizes[ANSATZ_PARAMETER] > expected:
+        raise SimulationError(
+            f"circuit uses theta[{sizes[ANSATZ_PARAMETER] - 1}] but the spec has only "
+            f"{expected} trainable parameters"
+        )
+
+
+def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None) -> GateOp:
+    from qiskit.circuit import ParameterExpression
+
+    name: str = op.name  # type: ignore[attr-defined]
+    params = list(op.params)  # type: ignore[attr-defined]
+    if name in ("measure", "reset", "delay") or len(qubits) > 2:
+        raise SimulationError(
+            f"instruction {name!r} on {len(qubits)} qubit(s) is not supported by the noisy "
+            "engine (expected native one- and two-qubit gates, no measurements or delays)"
+        )
+    noise = channels.gate_error(name, qubits) if channels is not None else None
+    if name == "rz":
+        angle = params[0]
+        if isinstance(angle, ParameterExpression) and angle.parameters:
+            param, c0, c1 = _affine(angle)
+            vector = getattr(param, "vector", None)
+            if vector is None:
+                raise SimulationError(f"rz parameter {param} is not part of a ParameterVector")
+            return GateOp(name, qubits, None, noise, (vector.name, int(param.index)), c0, c1)
+        value = float(angle)
+        phase = torch.tensor([-0.5j * value, 0.5j * value]).exp()
+        return GateOp(name, qubits, torch.diag(phase), noise, None, value, 0.0)
+    if any(isinstance(p, ParameterExpression) and p.parameters for p in params):
+        raise SimulationError(
+            f"parameterised {name!r} gate found; after transpilation only rz may carry "
+            "parameters"
+        )
+    try:
+        matrix = torch.tensor(op.to_matrix(), dtype=_CDTYPE)  # type: ignore[attr-defined]
+    except Exception as e:  # qiskit raises various errors for matrix-less instructions
+        raise SimulationError(f"instruction {name!r} has no matrix: {e}") from e
+    return GateOp(name, qubits, matrix, noise)
+
+
+def _affine(expr: object) -> tuple[object, float, float]:
+    params = list(expr.parameters)  # type: ignore[attr-defined]
+    if len(params) != 1:
+        raise SimulationError(
+            f"rz angle {expr} depends on {len(params)} parameters; expected exactly one"
+        )
+    p = params[0]
+
+    def at(value: float) -> float:
+        return float(expr.bind({p: value}))  # type: ignore[attr-defined]
+
+    c0 = at(0.0)
+    c1 = at(1.0) - c0
+    probe = at(_CHECK_POINT)
+    if not math.isclose(probe, c0 + c1 * _CHECK_POINT, rel_tol=1e-9, abs_tol=1e-9):
+        raise SimulationError(f"rz angle {expr} is not an affine function of {p}")
+    return p, c0, c1
+
+
+
+
+# ------------------------------------------------------------------------------- fusion
+def _paulis(m: int) -> torch.Tensor:
+    """The ``4^m`` Pauli matrices, index ``4 * p(q1) + p(q0)`` (``kron(sigma_p1, sigma_p0)``)."""
+    from qaa_hw.simulate.kernels import _SIGMA
+
+    out = _SIGMA
+    for _ in range(m - 1):
+        out = torch.einsum("iab,jcd->ijacbd", out, _SIGMA).reshape(
+            out.shape[0] * 4, out.shape[1] * 2, out.shape[2] * 2
+        )
+    return out
+
+
+def unitary_ptm(u: torch.Tensor) -> torch.Tensor:
+    """Pauli transfer matrix ``R[i, j] = Tr(P_i U P_j U^dagger) / d`` of a unitary."""
+    d = u.shape[-1]
+    paulis = _paulis(d.bit_length() - 1)
+    conj = u @ paulis @ u.conj().T
+    return (torch.einsum("iab,jba->ij", paulis, conj).real / d).contiguous()
+
+
+@dataclass(frozen=True)
+class MatStep:
+    """A constant channel on one or two qubits (``qubits[0]`` least significant)."""
+
+    qubits: tuple[int, ...]
+    ptm: torch.Tensor = field(compare=False)
+
+
+@dataclass(frozen=True)
+class RotStep:
+    """An ideal ``rz(c0 + c1 * p)`` whose parameter ``p = values[param[0]][..., param[1]]``."""
+
+    qubit: int
+    param: tuple[str, int]
+    c0: float
+    c1: float
+
+    def angle(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Scalar angle, or ``[B]`` for a batched parameter vector ``[B, P]``."""
+        name, index = self.param
+        return self.c0 + self.c1 * values[name][..., index]
+
+
+Step = MatStep | RotStep
+
+
+@dataclass
+class _Open:
+    qubits: tuple[int, ...]
+    mats: list[torch.Tensor]
+
+
+def _lift(ptm: torch.Tensor, pos: int, m: int) -> torch.Tensor:
+    if m == 1:
+        return ptm
+    eye = torch.eye(4, dtype=ptm.dtype)
+    return torch.kron(eye, ptm) if pos == 0 else torch.kron(ptm, eye)
+
+
+def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
+    """Group constant gates into one- and two-qubit channels, preserving the order per wire.
+
+    A constant one-qubit gate joins the last step on its wire if that step is a two-qubit
+    channel; otherwise it waits for the wire's next two-qubit gate (or the next rotation, or
+    the end) and is emitted with it. Parameterised rz gates become :class:`RotStep` s (their
+    noise, if any, is a constant gate that follows).
+    """
+    steps: list[_Open | RotStep] = []
+    last: dict[int, int | None] = {}
+    pending: dict[int, list[torch.Tensor]] = {}
+
+    def flush(q: int) -> None:
+        waiting = pending.pop(q, [])
+        if waiting:
+            steps.append(_Open((q,), waiting))
+            last[q] = None  # a one-qubit block is not extended (keeps blocks two-qubit)
+
+    for op in ops:
+        if op.param is not None:
+            q = op.qubits[0]
+            flush(q)
+            steps.append(RotStep(q, op.param, op.c0, op.c1))
+            last[q] = None
+            if op.noise is not None:
+                pending[q] = [op.noise]
+            continue
+        ptm = op.ptm()
+        if len(op.qubits) == 1:
+            q = op.qubits[0]
+            index = last.get(q)
+            if index is not None:
+                block = steps[index]
+                assert isinstance(block, _Open)
+                block.mats.append(_lift(ptm, block.qubits.index(q), len(block.qubits)))
+            else:
+                pending.setdefault(q, []).append(ptm)
+            continue
+        qubits = tuple(op.qubits)
+        mats = [_lift(p, j, 2) for j, q in enumerate(qubits) for p in pending.pop(q, [])]
+        mats.append(ptm)
+        steps.append(_Open(qubits, mats))
+        for q in qubits:
+            last[q] = len(steps) - 1
+    for q in sorted(pending):
+        flush(q)
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, RotStep):
+            out.append(step)
+            continue
+        total = step.mats[0]
+        for mat in step.mats[1:]:
+            total = mat @ total
+        out.append(MatStep(step.qubits, total.contiguous()))
+    return tuple(out)

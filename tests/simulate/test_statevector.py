@@ -1,0 +1,234 @@
+"""Exactness of the torch training engine against an independent Qiskit reference."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Pauli, Statevector
+
+from qaa_hw.circuits.spec import QAASpec, entangler_pairs
+from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.simulate.statevector import (
+    QAACircuit,
+    choose_method,
+    qaa_unitary,
+    simulate_qaa,
+)
+
+METHODS = ("dense", "layered")
+
+
+def _qiskit_circuit(spec: QAASpec, theta: np.ndarray, pairs: list[tuple[int, int]]) -> QuantumCircuit:
+    qc = QuantumCircuit(spec.num_qubits)
+    for layer in range(spec.num_layers):
+        for q in range(spec.num_qubits):
+            qc.ry(float(theta[layer, q, 0]), q)
+            if spec.rotations == "ry_rz":
+                qc.rz(float(theta[layer, q, 1]), q)
+        for control, target in pairs:
+            qc.cx(control, target)
+    return qc
+
+
+def _qiskit_readout(
+    spec: QAASpec, x: np.ndarray, theta: np.ndarray, pairs: list[tuple[int, int]]
+) -> np.ndarray:
+    """Reference readout rows computed with qiskit.quantum_info only."""
+    qc = _qiskit_circuit(spec, theta, pairs)
+    rows = []
+    for row in x:
+        vec = np.zeros(spec.dim)
+        vec[: row.shape[0]] = row
+        norm = np.linalg.norm(vec)
+        if norm == 0:
+            vec[0], norm = 1.0, 1.0
+        sv = Statevector(vec / norm).evolve(qc)
+        if spec.readout == "probs":
+            rows.append(sv.probabilities())
+        else:
+            n = spec.num_qubits
+            labels = ["I" * (n - 1 - q) + "Z" + "I" * q for q in range(n)]
+            rows.append([sv.expectation_value(Pauli(lab)).real for lab in labels])
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _random_case(
+    spec: QAASpec, batch: int, width: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, width, generator=g, dtype=torch.float64)
+    theta = torch.rand(spec.parameter_shape, generator=g, dtype=torch.float64) * 4 * np.pi - 2 * np.pi
+    return x, theta
+
+
+CASES = [
+    (n, layers, rot, ent, readout)
+    for n in (1, 2, 3, 4, 5)
+    for layers, rot in ((1, "ry"), (2, "ry"), (1, "ry_rz"), (3, "ry_rz"))
+    for ent in ("ring", "line", "all_to_all")
+    for readout in ("z", "probs")
+]
+
+
+@pytest.mark.parametrize(("n", "layers", "rot", "ent", "readout"), CASES)
+def test_matches_qiskit_statevector(n: int, layers: int, rot: str, ent: str, readout: str) -> None:
+    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, entangler=ent, readout=readout)  # type: ignore[arg-type]
+    width = max(1, spec.dim - 1) if n > 1 else 2
+    x, theta = _random_case(spec, 4, width, seed=n * 100 + layers)
+    ref = _qiskit_readout(spec, x.numpy(), theta.numpy(), entangler_pairs(spec))
+    for method in METHODS:
+        out = simulate_qaa(spec, x, theta, method=method)
+        assert out.dtype == torch.float64
+        assert out.shape == (4, spec.output_dim)
+        np.testing.assert_allclose(out.numpy(), ref, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+def test_explicit_pairs_and_native_spec(method: str, rot: str) -> None:
+    pairs = [(3, 0), (1, 2), (0, 2), (2, 1)]
+    spec = QAASpec(num_qubits=4, num_layers=2, rotations=rot, entangler="native", readout="probs")  # type: ignore[arg-type]
+    x, theta = _random_case(spec, 3, 16, seed=7)
+    ref = _qiskit_readout(spec, x.numpy(), theta.numpy(), pairs)
+    out = simulate_qaa(spec, x, theta, pairs=pairs, method=method)  # type: ignore[arg-type]
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-6, rtol=0)
+    native = QAASpec(num_qubits=4, num_layers=2, rotations=rot, entangler="native", readout="probs", native_pairs=tuple(pairs))  # type: ignore[arg-type]
+    np.testing.assert_allclose(simulate_qaa(native, x, theta).numpy(), ref, atol=1e-6, rtol=0)
+    with pytest.raises(ConfigError, match="native"):
+        simulate_qaa(spec, x, theta)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_larger_register_and_batch_dims(method: str) -> None:
+    spec = QAASpec(num_qubits=7, num_layers=2, rotations="ry_rz", entangler="ring")
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 100, generator=g, dtype=torch.float64)
+    theta = torch.randn(spec.parameter_shape, generator=g, dtype=torch.float64)
+    out = simulate_qaa(spec, x, theta, method=method)  # type: ignore[arg-type]
+    assert out.shape == (2, 3, 7)
+    ref = _qiskit_readout(spec, x.reshape(6, 100).numpy(), theta.numpy(), entangler_pairs(spec))
+    np.testing.assert_allclose(out.reshape(6, 7).numpy(), ref, atol=1e-6, rtol=0)
+
+
+def test_unitary_matches_qiskit_operator() -> None:
+    from qiskit.quantum_info import Operator
+
+    spec = QAASpec(num_qubits=3, num_layers=2, rotations="ry_rz", entangler="all_to_all")
+    _, theta = _random_case(spec, 1, 1, seed=5)
+    ref = Operator(_qiskit_circuit(spec, theta.numpy(), entangler_pairs(spec))).data
+    u = qaa_unitary(spec, theta)
+    assert u.dtype == torch.complex128
+    np.testing.assert_allclose(u.numpy(), ref, atol=1e-12)
+    ry = QAASpec(num_qubits=3, num_layers=2)
+    ref_ry = Operator(_qiskit_circuit(ry, theta[..., :1].numpy(), entangler_pairs(ry))).data
+    np.testing.assert_allclose(qaa_unitary(ry, theta[..., :1]).numpy(), ref_ry, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    ("n", "layers", "rot", "readout"),
+    [(3, 2, "ry", "z"), (4, 2, "ry_rz", "z"), (3, 2, "ry_rz", "probs"), (5, 1, "ry", "probs")],
+)
+def test_theta_gradient_matches_parameter_shift(
+    method: str, n: int, layers: int, rot: str, readout: str
+) -> None:
+    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, readout=readout)  # type: ignore[arg-type]
+    x, theta = _random_case(spec, 3, spec.dim - 1, seed=11 * n)
+    weights = torch.randn(3, spec.output_dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    theta_var = theta.clone().requires_grad_(True)
+    loss = (simulate_qaa(spec, x, theta_var, method=method) * weights).sum()  # type: ignore[arg-type]
+    (grad,) = torch.autograd.grad(loss, theta_var)
+
+    pairs = entangler_pairs(spec)
+    w = weights.numpy()
+    ref = np.zeros(spec.parameter_shape)
+    for idx in itertools.product(*(range(s) for s in spec.parameter_shape)):
+        plus, minus = theta.numpy().copy(), theta.numpy().copy()
+        plus[idx] += np.pi / 2
+        minus[idx] -= np.pi / 2
+        f_plus = (_qiskit_readout(spec, x.numpy(), plus, pairs) * w).sum()
+        f_minus = (_qiskit_readout(spec, x.numpy(), minus, pairs) * w).sum()
+        ref[idx] = 0.5 * (f_plus - f_minus)
+    np.testing.assert_allclose(grad.numpy(), ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("rot", "readout", "width"), [("ry", "z", 7), ("ry_rz", "probs", 8), ("ry_rz", "z", 5)])
+def test_input_gradient_gradcheck(method: str, rot: str, readout: str, width: int) -> None:
+    spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, readout=readout)  # type: ignore[arg-type]
+    x, theta = _random_case(spec, 3, width, seed=2)
+    x.requires_grad_(True)
+    theta.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda a, b: simulate_qaa(spec, a, b, method=method),  # type: ignore[arg-type]
+        (x, theta),
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+def test_zero_row_embeds_ground_state(method: str, dtype: torch.dtype, rot: str) -> None:
+    spec = QAASpec(num_qubits=4, num_layers=2, rotations=rot, readout="z")  # type: ignore[arg-type]
+    x, theta = _random_case(spec, 3, 12, seed=4)
+    x[1] = 0.0
+    x = x.to(dtype).requires_grad_(True)
+    theta = theta.to(dtype).requires_grad_(True)
+    out = simulate_qaa(spec, x, theta, method=method)  # type: ignore[arg-type]
+    e0 = torch.zeros(1, 12, dtype=dtype)
+    e0[0, 0] = 1.0
+    ref = simulate_qaa(spec, e0, theta.detach(), method=method)  # type: ignore[arg-type]
+    torch.testing.assert_close(out[1:2].detach(), ref)
+    out.sum().backward()
+    assert x.grad is not None and theta.grad is not None
+    assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
+    assert torch.isfinite(theta.grad).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_follows_input_dtype(method: str) -> None:
+    spec = QAASpec(num_qubits=5, num_layers=3, rotations="ry_rz", readout="probs")
+    x, theta = _random_case(spec, 5, 32, seed=9)
+    out64 = simulate_qaa(spec, x, theta, method=method)  # type: ignore[arg-type]
+    out32 = simulate_qaa(spec, x.float(), theta, method=method)  # type: ignore[arg-type]
+    assert out32.dtype == torch.float32
+    torch.testing.assert_close(out32.double(), out64, atol=1e-5, rtol=0)
+
+
+def test_module_wrapper_seeded_and_trainable() -> None:
+    spec = QAASpec(num_qubits=4, num_layers=2, rotations="ry_rz")
+    a, b, c = QAACircuit(spec, seed=1), QAACircuit(spec, seed=1), QAACircuit(spec, seed=2)
+    assert a.theta.shape == spec.parameter_shape
+    assert torch.equal(a.theta, b.theta) and not torch.equal(a.theta, c.theta)
+    assert float(a.theta.detach().abs().max()) < 1.0
+    x = torch.randn(6, 16)
+    out = a(x)
+    assert out.shape == (6, 4)
+    out.sum().backward()
+    assert a.theta.grad is not None and a.theta.grad.shape == spec.parameter_shape
+    assert "qubits=4" in repr(a)
+    torch.testing.assert_close(a.unitary(), qaa_unitary(spec, a.theta))
+
+
+def test_choose_method_prefers_layered_for_large_registers() -> None:
+    assert choose_method(QAASpec(num_qubits=4), 4096, 16) == "dense"
+    assert choose_method(QAASpec(num_qubits=10), 4096, 1024) == "layered"
+
+
+def test_errors_name_the_argument() -> None:
+    spec = QAASpec(num_qubits=2)
+    theta = torch.zeros(spec.parameter_shape)
+    with pytest.raises(SimulationError, match="5 features"):
+        simulate_qaa(spec, torch.ones(2, 5), theta)
+    with pytest.raises(SimulationError, match="theta shape"):
+        simulate_qaa(spec, torch.ones(2, 4), torch.zeros(3))
+    with pytest.raises(SimulationError, match="dtype"):
+        simulate_qaa(spec, torch.ones(2, 4, dtype=torch.int64), theta)
+    with pytest.raises(SimulationError, match="method='fast'"):
+        simulate_qaa(spec, torch.ones(2, 4), theta, method="fast")  # type: ignore[arg-type]
+    with pytest.raises(SimulationError, match=r"\(0, 0\)"):
+        simulate_qaa(spec, torch.ones(2, 4), theta, pairs=[(0, 0)])

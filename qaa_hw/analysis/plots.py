@@ -32,7 +32,7 @@ def device_positions(device: DeviceModel) -> dict[int, tuple[float, float]]:
     graph = device.coupling_graph()
     if graph.number_of_edges() == 0:
         pos = nx.circular_layout(graph)
-    elif device.num_qubits <= 40:
+    elif device.num_qubits <= 200:
         pos = nx.kamada_kawai_layout(graph)
     else:
         pos = nx.spring_layout(graph, seed=0, iterations=200)

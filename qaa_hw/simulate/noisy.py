@@ -315,23 +315,20 @@ class FastNoisyEngine(_Base):
                 index[1 + k - 1 - q] = 3
                 obs[tuple(index)] = 1.0
         else:
-            signs = torch.tensor([[1.0, 1.0], [1.0, -1.0]], dtype=torch.float64) / 2
-            table = signs  # [b, s] for one qubit: coefficient of I (s=0) / Z (s=1)
-            for _ in range(n - 1):
-                table = torch.einsum("ab,cd->acbd", table, signs).reshape(
-                    table.shape[0] * 2, table.shape[1] * 2
-                )
-            # table[b, S]: bit i of b and S on logical qubit i, MSB-first kron order
+            b = torch.arange(1 << n)
+            parity = torch.zeros(1 << n, 1 << n, dtype=torch.long)
+            for i in range(n):
+                parity ^= ((b[:, None] >> i) & 1) & ((b[None, :] >> i) & 1)
+            table = (1 - 2 * parity).to(torch.float64) / (1 << n)  # [bitstring, Z-subset]
             obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
-            zs = torch.arange(1 << n)
-            index: list[Any] = [slice(None)] + [0] * k
+            index: list[torch.Tensor] = [b[:, None]] + [torch.zeros(1, 1, dtype=torch.long)] * k
             for i, q in enumerate(prog.final_local):
-                index[1 + k - 1 - q] = 3 * ((zs >> i) & 1)
-            obs[tuple(index)] = table.T[:, :].T.contiguous()[:, zs].T.T  # [b, S]
+                index[1 + k - 1 - q] = (3 * ((b >> i) & 1))[None, :]
+            obs[tuple(index)] = table
         order = list(range(k - 1, -1, -1))
         values: Values = {"theta": th, "alpha": _EMPTY}
-        out, _ = run_steps(obs, order, self._ansatz_steps, values, adjoint=True)
-        return K.canonical(out, order if out is obs else _final_order(self._ansatz_steps, k))
+        out, out_order = run_steps(obs, order, self._ansatz_steps, values, adjoint=True)
+        return K.canonical(out, out_order)
 
     # ------------------------------------------------------------------- outputs
     def expectations(self, x: Any, theta: Any) -> torch.Tensor:
@@ -359,3 +356,113 @@ class FastNoisyEngine(_Base):
             expectations=K.z_from_probabilities(freq, self.program.num_logical),
             probabilities=freq,
         )
+
+    # ------------------------------------------------------------------ internals
+    def _evaluate(self, x: Any, obs: torch.Tensor) -> torch.Tensor:
+        """``Tr(O_o E(rho_prep(x)))`` for every input and observable: ``[B, O]``."""
+        xs = prepare_inputs(x, self.spec.num_qubits)
+        flat = obs.reshape(obs.shape[0], -1)
+        mode = self.prep_noise if self.program.noisy else "none"
+        if mode == "exact":
+            vec = self._pauli_states(xs, self._prep_steps)
+            return vec.reshape(vec.shape[0], -1) @ flat.T
+        if mode == "effective" and self.effective is not None:
+            eff = self.effective
+            const = flat @ eff.offset.reshape(-1)
+            scaled = obs * eff.scale
+            return self._ideal_quadratic(xs, scaled) + const
+        return self._ideal_quadratic(xs, obs)
+
+    def _ideal_quadratic(self, xs: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """``<psi(x)| A_o |psi(x)>`` for the ideal preparation; ``[B, O]``."""
+        ops = K.pauli_to_operator(obs, state=False)  # [O, 2^k, 2^k], Hermitian
+        if self.embedding_sites is not None:
+            idx = self.embedding_sites
+            sym = ops[:, idx][:, :, idx].real  # real symmetric part on the embedded block
+            return torch.einsum("bi,oij,bj->bo", xs, sym, xs)
+        psi = self._ideal_prep(xs)
+        return torch.einsum("bi,oij,bj->bo", psi.conj(), ops, psi).real
+
+    def _detect_embedding(self) -> torch.Tensor | None:
+        """Where the ideal preparation puts ``x``: k-qubit index of each amplitude, or None."""
+        n = self.spec.num_qubits
+        probe = prepare_inputs(self._rng.standard_normal((4, 1 << n)), n)
+        psi = self._ideal_prep(probe)
+        order = torch.argsort(psi[0].abs(), descending=True)[: 1 << n]
+        sites = order[torch.argsort(torch.argsort(probe[0].abs(), descending=True))]
+        for row in range(probe.shape[0]):
+            overlap = float(abs(psi[row, sites].conj() @ probe[row].to(torch.complex128)))
+            if abs(overlap - 1) > 1e-9:
+                if self.spec.embedding == "exact":
+                    raise SimulationError(
+                        "the embedding angles do not reproduce the input state in the compiled "
+                        f"preparation (overlap {overlap:.6f}); was the circuit compiled with "
+                        "another embedding plan? pass embedding_angles= for it"
+                    )
+                return None
+        return sites
+
+    def _fit_effective(self, samples: int) -> EffectivePrep:
+        """Per-Pauli least squares ``r_P(noisy) ~ scale_P r_P(ideal) + offset_P``."""
+        n = self.spec.num_qubits
+        xs = prepare_inputs(self._rng.standard_normal((samples, 1 << n)), n)
+        noisy = self._pauli_states(xs, self._prep_steps)
+        psi = self._ideal_prep(xs)
+        ideal = K.operator_to_pauli(psi[:, :, None] * psi.conj()[:, None, :])
+        dp, dr = ideal - ideal.mean(0), noisy - noisy.mean(0)
+        var = (dp * dp).mean(0)
+        cov = (dp * dr).mean(0)
+        slope = float(cov.sum() / var.sum())  # global fallback where a component is constant
+        scale = torch.where(var > 1e-3 * var.max(), cov / var.clamp_min(1e-300), slope)
+        offset = noisy.mean(0) - scale * ideal.mean(0)
+        fitted = scale * ideal + offset
+        fid = (ideal * noisy).reshape(samples, -1).sum(-1) / (1 << self.program.num_qubits)
+        fit = EffectivePrep(
+            scale=scale,
+            offset=offset,
+            samples=samples,
+            mean_fidelity=float(fid.mean()),
+            fit_error=float(((fitted - noisy) ** 2).mean().sqrt() / (noisy**2).mean().sqrt()),
+        )
+        logger.debug("effective prep noise: slope %.4f, fit error %.3g", slope, fit.fit_error)
+        return fit
+
+
+def sample_outcomes(
+    probabilities: torch.Tensor, shots: int, *, generator: torch.Generator
+) -> torch.Tensor:
+    """Empirical frequencies ``[B, K]`` of ``shots`` bitstrings drawn from each row.
+
+    Args:
+        probabilities: ``[B, K]`` distributions (rows are renormalised).
+        shots: samples per row (>= 1).
+        generator: seeded generator (reproducible draws).
+    """
+    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+        raise SimulationError(f"shots={shots!r} is not valid; accepted: an integer >= 1")
+    p = probabilities.detach().to(torch.float64).clamp_min(0)
+    p = p / p.sum(-1, keepdim=True)
+    batch, size = p.shape
+    counts = torch.zeros(batch, size, dtype=torch.float64)
+    rows = max(1, (1 << 24) // shots)
+    for start in range(0, batch, rows):
+        idx = torch.multinomial(p[start : start + rows], shots, replacement=True,
+                                generator=generator)
+        counts[start : start + rows].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
+    return counts / shots
+
+
+def pure_state_fidelity(ideal: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """Uhlmann fidelity ``F = <psi|rho|psi> = Tr(sigma rho)`` for pure ``sigma = |psi><psi|``.
+
+    Args:
+        ideal: ``[B, d, d]`` pure density matrices (checked: ``Tr sigma^2 = 1``).
+        noisy: ``[B, d, d]`` density matrices.
+    """
+    purity = torch.einsum("bij,bji->b", ideal, ideal).real
+    if torch.any((purity - 1).abs() > 1e-6):
+        raise SimulationError(
+            f"reference state is not pure (purity {float(purity.min()):.6f}); the fidelity "
+            "formula Tr(sigma rho) needs a pure reference"
+        )
+    return torch.einsum("bij,bji->b", ideal, noisy).real

@@ -214,7 +214,7 @@ def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None
                 raise SimulationError(f"rz parameter {param} is not part of a ParameterVector")
             return GateOp(name, qubits, None, noise, (vector.name, int(param.index)), c0, c1)
         value = float(angle)
-        phase = torch.tensor([-0.5j * value, 0.5j * value]).exp()
+        phase = torch.tensor([-0.5j * value, 0.5j * value], dtype=_CDTYPE).exp()
         return GateOp(name, qubits, torch.diag(phase), noise, None, value, 0.0)
     if any(isinstance(p, ParameterExpression) and p.parameters for p in params):
         raise SimulationError(

@@ -19,7 +19,9 @@ def test_devices_list_shows_every_family(capsys: pytest.CaptureFixture[str]) -> 
     assert "ibm_brisbane" not in out
 
 
-def test_devices_show_writes_plot_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_devices_show_writes_plot_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     png, js = tmp_path / "map.png", tmp_path / "dev.json"
     assert main(["devices", "show", "ionq_aria", "--plot", str(png), "--json", str(js)]) == 0
     out = capsys.readouterr().out

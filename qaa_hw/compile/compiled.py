@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 from qiskit.circuit import QuantumCircuit
 
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.devices.model import DeviceModel
+from qaa_hw.errors import CompilationError
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,29 @@ class CompileMetrics:
         return asdict(self)
 
 
+class EmbeddingAngles(Protocol):
+    """What computes the ``alpha`` values of a compiled circuit from an input vector."""
+
+    @property
+    def kind(self) -> str:
+        """``"exact"`` or ``"approx"``."""
+        ...
+
+    @property
+    def fidelity(self) -> float:
+        """Mean embedding fidelity on its calibration set (1.0 when exact)."""
+        ...
+
+    def angles(self, x: np.ndarray) -> np.ndarray:
+        """``alpha`` for one vector (1-D) or a batch (2-D)."""
+        ...
+
+    @property
+    def num_angles(self) -> int:
+        """Length of ``alpha``."""
+        ...
+
+
 @dataclass(frozen=True)
 class CompiledAdapter:
     """A QAA circuit mapped onto a device.
@@ -54,11 +79,16 @@ class CompiledAdapter:
             basis, without measurements; free parameters are the embedding angles
             and the trainable angles of the logical circuit.
         initial_layout: ``initial_layout[i]`` is the physical qubit of logical qubit i
-            at the start.
+            at the start. For a routed embedding network (``embedding`` is a
+            :class:`~qaa_hw.circuits.network.NetworkEmbedding`) logical qubits only exist
+            once the embedding has run: this is then where the embedding leaves qubit i,
+            i.e. where the ansatz starts.
         final_layout: physical qubit holding logical qubit i at the end (after SWAPs);
             readout measures these.
         metrics: see :class:`CompileMetrics`.
         method: short description of how it was compiled (for reports).
+        embedding: computes the circuit's ``alpha`` values from an input vector
+            (``embedding.angles(x)``); ``None`` only for records built by other tools.
     """
 
     spec: QAASpec
@@ -68,6 +98,18 @@ class CompiledAdapter:
     final_layout: tuple[int, ...]
     metrics: CompileMetrics
     method: str = "qaa_hw"
+    embedding: EmbeddingAngles | None = None
+
+    def bind(self, x: np.ndarray, theta: np.ndarray) -> QuantumCircuit:
+        """The physical circuit bound to input vector ``x`` and trainable values ``theta``."""
+        from qaa_hw.circuits.builder import bind
+
+        if self.embedding is None:
+            raise CompilationError(
+                "this compiled adapter carries no embedding; bind alpha with "
+                "qaa_hw.circuits.builder.bind"
+            )
+        return bind(self.circuit, self.embedding.angles(np.asarray(x, dtype=float)), theta)
 
     @property
     def active_qubits(self) -> tuple[int, ...]:
@@ -86,4 +128,9 @@ class CompiledAdapter:
             "final_layout": list(self.final_layout),
             "active_qubits": list(self.active_qubits),
             "metrics": self.metrics.to_dict(),
+            "embedding": None if self.embedding is None else {
+                "kind": self.embedding.kind,
+                "fidelity": self.embedding.fidelity,
+                "angles": self.embedding.num_angles,
+            },
         }

@@ -71,6 +71,17 @@ def region_coupling(device: DeviceModel, region: Sequence[int]) -> CouplingMap:
     return cmap
 
 
+def region_coupling_edges(num_wires: int, edges: Sequence[tuple[int, int]]) -> CouplingMap:
+    """Symmetric coupling map on wires 0..m-1 from undirected ``edges``."""
+    cmap = CouplingMap()
+    for i in range(num_wires):
+        cmap.add_physical_qubit(i)
+    for a, b in edges:
+        cmap.add_edge(int(a), int(b))
+        cmap.add_edge(int(b), int(a))
+    return cmap
+
+
 def _not_routed(property_set: dict) -> bool:
     return property_set["final_layout"] is None
 
@@ -146,8 +157,8 @@ def merge_swaps(routed: Routed, *, zero_init: bool = True) -> Routed:
     changed = True
     while changed:
         changed = False
-        for i, (op, qargs) in enumerate(ops):
-            if getattr(op, "name", op) != "swap":
+        for i, (op, _qargs) in enumerate(ops):
+            if _name(op) != "swap":
                 continue
             replacement = _merge_one(ops, i, initial, zero_init=zero_init)
             if replacement is not None:
@@ -159,7 +170,7 @@ def merge_swaps(routed: Routed, *, zero_init: bool = True) -> Routed:
         if isinstance(op, str):
             out.append(CXGate(), [out.qubits[q] for q in qargs])
         else:
-            out.append(op, [out.qubits[q] for q in qargs])  # type: ignore[arg-type]
+            out.append(op, [out.qubits[q] for q in qargs])
     return Routed(out, tuple(initial), routed.final, routed.swaps)
 
 
@@ -182,10 +193,10 @@ def _merge_one(
         # Both idle since the start: relabel the initial layout, drop the SWAP.
         for k, p in enumerate(initial):
             initial[k] = swap_ab.get(p, p)
-        return ops[:i] + ops[i + 1:]
+        return [*ops[:i], *ops[i + 1:]]
     if zero_init and (a not in touched_before or b not in touched_before):
         busy, zero = (a, b) if b not in touched_before else (b, a)
-        return ops[:i] + [_cx(busy, zero), _cx(zero, busy)] + ops[i + 1:]
+        return [*ops[:i], _cx(busy, zero), _cx(zero, busy), *ops[i + 1:]]
     # Backward: SWAP commutes with 1q gates by relabelling; meet a CX on the same pair.
     j = i - 1
     while j >= 0:
@@ -197,7 +208,7 @@ def _merge_one(
             if _name(op) == "cx" and set(qargs) == {a, b}:
                 c, t = qargs
                 middle = [relabel(e) if (a in e[1] or b in e[1]) else e for e in ops[j + 1:i]]
-                return ops[:j] + [_cx(t, c), _cx(c, t)] + middle + ops[i + 1:]
+                return [*ops[:j], _cx(t, c), _cx(c, t), *middle, *ops[i + 1:]]
             break
         j -= 1
     # Forward: meet a CX on the same pair after the SWAP.
@@ -211,7 +222,7 @@ def _merge_one(
             if _name(op) == "cx" and set(qargs) == {a, b}:
                 c, t = qargs
                 middle = [relabel(e) if (a in e[1] or b in e[1]) else e for e in ops[i + 1:j]]
-                return ops[:i] + middle + [_cx(c, t), _cx(t, c)] + ops[j + 1:]
+                return [*ops[:i], *middle, _cx(c, t), _cx(t, c), *ops[j + 1:]]
             break
         j += 1
     return None
@@ -241,3 +252,4 @@ def translate(circuit: QuantumCircuit, target: Target, *, optimization_level: in
     out = pm.run(circuit)
     out._layout = None
     return out
+

@@ -67,7 +67,7 @@ def superop_matrix(channel: Any) -> np.ndarray:
     from qiskit.quantum_info import SuperOp
 
     data = np.asarray(SuperOp(channel).data, dtype=complex)
-    dim = int(round(np.sqrt(data.shape[0])))
+    dim = round(float(np.sqrt(data.shape[0])))
     # Qiskit column stacking: vec index = b * dim + a  ->  reorder to a * dim + b.
     tensor = data.reshape(dim, dim, dim, dim).transpose(1, 0, 3, 2)
     return np.ascontiguousarray(tensor.reshape(dim * dim, dim * dim))
@@ -103,7 +103,7 @@ class NoiseChannels:
         return not self.gate_errors and bool(torch.equal(self.readout, eye))
 
     def gate_error(self, name: str, qargs: Sequence[int]) -> torch.Tensor | None:
-        """The Pauli transfer matrix of the channel Aer applies after ``name`` on local ``qargs``, or ``None``."""
+        """PTM of the channel Aer applies after ``name`` on local ``qargs`` (``None``: ideal)."""
         return self.gate_errors.get((name, tuple(int(q) for q in qargs)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -179,5 +179,7 @@ def _noise_model_tables(model: Any) -> tuple[dict[str, dict[tuple[int, ...], Any
         name: {tuple(int(q) for q in qargs): err for qargs, err in per.items()}
         for name, per in model._local_quantum_errors.items()
     }
-    readout = {tuple(int(q) for q in qargs): err for qargs, err in model._local_readout_errors.items()}
+    readout = {
+        tuple(int(q) for q in qargs): err for qargs, err in model._local_readout_errors.items()
+    }
     return local, readout

@@ -51,7 +51,8 @@ class ExecutorResult:
         expectations: measured ``<Z_i>``, logical order.
         probabilities: measured distribution over the ``2^n`` readout bitstrings (exact, or
             shot frequencies).
-        density_matrix: state of the measured qubits before readout (exact mode only).
+        density_matrix: state of the measured qubits before readout, when the executor
+            provides it (Aer always; Cirq with ``density_matrix=True``).
         shots: shots per input, ``None`` for exact values.
     """
 
@@ -130,19 +131,24 @@ class _Executor:
         """n."""
         return len(self.final_local)
 
-    def bound_circuit(self, x: np.ndarray, theta: np.ndarray, *, measure: bool = False) -> Any:
-        """The active-qubit circuit bound to input ``x`` and ``theta`` (optionally measured)."""
+    def bound_circuit(self, x: np.ndarray, theta: np.ndarray) -> Any:
+        """The active-qubit circuit bound to input ``x`` and ``theta`` (no measurements)."""
         from qaa_hw.circuits.builder import bind
         from qaa_hw.circuits.embedding import normalise
 
         xs = normalise(np.atleast_2d(np.asarray(x, dtype=float)), self.compiled.spec.num_qubits)
         alpha = np.asarray(self._angles(xs))[0]
-        qc = bind(self.circuit, alpha, np.asarray(theta, dtype=float).ravel())
-        if measure:
-            qc.add_register(__import__("qiskit").ClassicalRegister(self.num_logical, "c"))
-            for i, q in enumerate(self.final_local):
-                qc.measure(q, i)
-        return qc
+        return bind(self.circuit, alpha, np.asarray(theta, dtype=float).ravel())
+
+    def measured(self, qc: Any) -> Any:
+        """A copy of ``qc`` measuring logical qubit i (``final_local[i]``) into clbit i."""
+        from qiskit import ClassicalRegister
+
+        out = qc.copy()
+        out.add_register(ClassicalRegister(self.num_logical, "c"))
+        for i, q in enumerate(self.final_local):
+            out.measure(q, i)
+        return out
 
     def run(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
         """Simulate one input vector ``x`` with trainable values ``theta``."""
@@ -226,24 +232,16 @@ class AerExecutor(_Executor):
         return out
 
     def measured_circuit(self, qc: Any) -> Any:
-        """Add what the run needs: a saved density matrix (exact) or measurements (shots)."""
-        if self.shots is None:
-            qc = qc.copy()
-            qc.save_density_matrix(qubits=list(self.final_local), label="rho")
-            return qc
-        from qiskit import ClassicalRegister
-
+        """Save the density matrix of the measured qubits, then measure them (shots only)."""
         qc = qc.copy()
-        qc.add_register(ClassicalRegister(self.num_logical, "c"))
-        for i, q in enumerate(self.final_local):
-            qc.measure(q, i)
-        return qc
+        qc.save_density_matrix(qubits=list(self.final_local), label="rho")
+        return qc if self.shots is None else self.measured(qc)
 
     def result_from(self, data: Any, counts: dict[str, int] | None) -> ExecutorResult:
         """Convert one experiment's saved data or counts to an :class:`ExecutorResult`."""
         n = self.num_logical
+        rho = np.asarray(data["rho"], dtype=complex)
         if self.shots is None:
-            rho = np.asarray(data["rho"], dtype=complex)
             probs = apply_confusion(np.real(np.diag(rho)), self.confusion)
             return ExecutorResult(z_from_probabilities(probs, n), probs, rho, None)
         assert counts is not None
@@ -251,7 +249,7 @@ class AerExecutor(_Executor):
         for key, value in counts.items():
             freq[int(key.replace(" ", ""), 2)] += value
         freq /= freq.sum()
-        return ExecutorResult(z_from_probabilities(freq, n), freq, None, self.shots)
+        return ExecutorResult(z_from_probabilities(freq, n), freq, rho, self.shots)
 
     def run(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
         """One AerSimulator run for one input."""
@@ -295,8 +293,8 @@ class CirqExecutor(_Executor):
         shots: ``None`` for exact values, else repetitions per input.
         seed: simulator seed (input ``j`` of a session uses ``seed + j``).
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: the spec's plan).
-        density_matrix: also return the pre-readout state of the measured qubits (exact mode;
-            costs a second simulation).
+        density_matrix: also return the pre-readout state of the measured qubits (costs a
+            second, unmeasured simulation).
     """
 
     def __init__(
@@ -322,27 +320,28 @@ class CirqExecutor(_Executor):
 
         n, k = self.num_logical, len(self.active)
         qubits = cirq.LineQubit.range(k)
-        measured = to_cirq_circuit(self.bound_circuit(x, theta, measure=True))
+        plain = self.bound_circuit(x, theta)
+        measured = to_cirq_circuit(self.measured(plain))
+        dm = None
+        if self.want_density_matrix:
+            unmeasured = to_cirq_circuit(plain)
+            full = _final_density_matrix(
+                cirq.Circuit(self.noise_model.noisy_moments(unmeasured.moments, qubits)), qubits
+            )
+            dm = _reduce(full, self.final_local, k)
         if self.shots is not None:
             sim = cirq.DensityMatrixSimulator(noise=self.noise_model, seed=self._next_seed())
             samples = sim.run(measured, repetitions=self.shots)
             bits = np.stack([samples.measurements[f"c{i}"][:, 0] for i in range(n)], axis=1)
             index = (bits.astype(np.int64) << np.arange(n)).sum(axis=1)
             freq = np.bincount(index, minlength=1 << n) / self.shots
-            return ExecutorResult(z_from_probabilities(freq, n), freq, None, self.shots)
+            return ExecutorResult(z_from_probabilities(freq, n), freq, dm, self.shots)
         noisy = cirq.Circuit(self.noise_model.noisy_moments(measured.moments, qubits))
         stripped = cirq.Circuit(
             cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
         )
         rho = _final_density_matrix(stripped, qubits)
         probs = _marginal(np.real(np.diag(rho)), self.final_local, k)
-        dm = None
-        if self.want_density_matrix:
-            plain = to_cirq_circuit(self.bound_circuit(x, theta))
-            full = _final_density_matrix(
-                cirq.Circuit(self.noise_model.noisy_moments(plain.moments, qubits)), qubits
-            )
-            dm = _reduce(full, self.final_local, k)
         return ExecutorResult(z_from_probabilities(probs, n), probs, dm, None)
 
 

@@ -51,6 +51,8 @@ def _matmul_axis(data: torch.Tensor, mat: torch.Tensor, pos: int, width: int) ->
         out = torch.matmul(mat.unsqueeze(1), data.reshape(batch, hi, width, lo))
     elif lo == 1:
         out = data.reshape(-1, width) @ mat.T
+    elif lo <= 4 or lo >= 256:  # measured: einsum's strategy wins for thin or wide blocks
+        out = torch.einsum("ij,njl->nil", mat, data.reshape(batch * hi, width, lo))
     else:
         out = torch.matmul(mat, data.reshape(batch * hi, width, lo))
     return out.reshape(shape)
@@ -84,7 +86,7 @@ def apply_ptm(
     if p0 == p1 + 1:
         return _matmul_axis(data, m, p1, 16), order
     if p1 == p0 + 1:
-        swapped = m.reshape(m.shape[:-2] + (4, 4, 4, 4)).transpose(-4, -3).transpose(-2, -1)
+        swapped = m.reshape(*m.shape[:-2], 4, 4, 4, 4).transpose(-4, -3).transpose(-2, -1)
         return _matmul_axis(data, swapped.reshape(m.shape), p0, 16), order
     new_order = [q for q in order if q not in (q0, q1)] + [q1, q0]
     perm = [0] + [1 + order.index(q) for q in new_order]
@@ -102,20 +104,26 @@ def apply_rz(
 ) -> torch.Tensor:
     """``rz(angle)`` on ``qubit``: rotates the X, Y components (angle scalar or ``[B]``).
 
-    Out of place, so autograd flows into ``angle``.
+    Works in place on ``data`` unless autograd needs the graph (``data`` or ``angle``
+    requires grad), in which case a new tensor is returned.
     """
     batch = data.shape[0]
     pos = order.index(qubit)
-    hi = 4**pos
-    view = data.reshape(batch, hi, 4, -1)
+    data = data.contiguous()  # the in-place update below must write into `data`
+    view = data.view(batch, 4**pos, 4, -1)
     c, s = torch.cos(angle), torch.sin(angle)
     if adjoint:
         s = -s
     if angle.dim() > 0:
         c, s = c.reshape(-1, 1, 1), s.reshape(-1, 1, 1)
     x, y = view[:, :, 1], view[:, :, 2]
-    out = torch.stack((view[:, :, 0], c * x - s * y, s * x + c * y, view[:, :, 3]), dim=2)
-    return out.reshape(data.shape)
+    if torch.is_grad_enabled() and (data.requires_grad or angle.requires_grad):
+        out = torch.stack((view[:, :, 0], c * x - s * y, s * x + c * y, view[:, :, 3]), dim=2)
+        return out.reshape(data.shape)
+    x0 = x.clone()
+    x.mul_(c).sub_(y * s)
+    y.mul_(c).add_(x0 * s)
+    return data
 
 
 def canonical(data: torch.Tensor, order: list[int]) -> torch.Tensor:
@@ -133,10 +141,13 @@ def pauli_to_operator(vec: torch.Tensor, *, state: bool) -> torch.Tensor:
     ``state=True``: ``rho = 2^-m sum_P r_P P``; ``False``: ``A = sum_P a_P P``.
     """
     batch, m = vec.shape[0], vec.dim() - 1
-    p, r, c = _LETTERS[:m], _LETTERS[m : 2 * m], _LETTERS[2 * m : 3 * m]
-    spec = "Z" + p + "," + ",".join(f"{p[i]}{r[i]}{c[i]}" for i in range(m)) + "->Z" + r + c
-    out = torch.einsum(spec, vec.to(torch.complex128), *([_SIGMA] * m))
-    out = out.reshape(batch, 1 << m, 1 << m)
+    basis = _SIGMA.reshape(4, 4)  # [p, (r c)]
+    t = vec.to(torch.complex128).reshape(batch, -1)
+    for _ in range(m):  # contract the leading Pauli axis, append its (row, col) pair
+        t = (t.reshape(batch, 4, -1).transpose(1, 2) @ basis).reshape(batch, -1)
+    t = t.reshape((batch,) + (2,) * (2 * m))
+    t = t.permute([0, *range(1, 2 * m, 2), *range(2, 2 * m + 1, 2)])
+    out = t.reshape(batch, 1 << m, 1 << m)
     return out / (1 << m) if state else out
 
 
@@ -144,10 +155,13 @@ def operator_to_pauli(op: torch.Tensor) -> torch.Tensor:
     """``[B, 2^m, 2^m]`` -> ``r_P = Tr(P op)`` as a real ``[B, 4, ..., 4]`` (canonical)."""
     batch, dim = op.shape[0], op.shape[-1]
     m = dim.bit_length() - 1
-    p, r, c = _LETTERS[:m], _LETTERS[m : 2 * m], _LETTERS[2 * m : 3 * m]
-    spec = "Z" + r + c + "," + ",".join(f"{p[i]}{c[i]}{r[i]}" for i in range(m)) + "->Z" + p
     t = op.to(torch.complex128).reshape((batch,) + (2,) * (2 * m))
-    return torch.einsum(spec, t, *([_SIGMA] * m)).real
+    pairs = [a for j in range(m) for a in (1 + j, 1 + m + j)]
+    t = t.permute([0, *pairs]).reshape(batch, -1)
+    dual = _SIGMA.transpose(1, 2).reshape(4, 4).T  # [(r c), p] = sigma[p, c, r]
+    for _ in range(m):  # contract the leading (row, col) pair, append its Pauli index
+        t = (t.reshape(batch, 4, -1).transpose(1, 2) @ dual).reshape(batch, -1)
+    return t.real.reshape((batch,) + (4,) * m).contiguous()
 
 
 def select_qubits(vec: torch.Tensor, keep: Sequence[int], k: int) -> torch.Tensor:

@@ -41,6 +41,7 @@ outputs are those of the device, not independent binomials.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -126,7 +127,11 @@ def prepare_theta(theta: Any, num_theta: int) -> torch.Tensor:
 
 
 def default_embedding_angles(compiled: CompiledAdapter) -> AnglesFn:
-    """``x [B, 2^n] -> alpha [B, A]`` for the spec's default embedding plan."""
+    """``x [B, 2^n] -> alpha [B, A]``: ``compiled.embedding.angles`` (the spec's default plan
+    for records without an embedding)."""
+    embedding = compiled.embedding
+    if embedding is not None:
+        return lambda xs: np.atleast_2d(embedding.angles(xs))
     from qaa_hw.circuits.embedding import embedding_angles_batch
 
     spec = compiled.spec
@@ -163,6 +168,36 @@ def run_statevector(ops: tuple[GateOp, ...], values: Values, batch: int, k: int)
         phase = torch.cat((torch.exp(-1j * half), torch.exp(1j * half)), dim=2)
         psi = (psi.reshape(batch, -1, 2, 1 << q) * phase).reshape(batch, -1)
     return psi
+
+
+def z_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
+    """``Z`` on each measured qubit as Pauli vectors ``[n, 4, ..., 4]`` (canonical order)."""
+    obs = torch.zeros((len(final_local),) + (4,) * k, dtype=torch.float64)
+    for i, q in enumerate(final_local):
+        index = [i] + [0] * k
+        index[1 + k - 1 - q] = 3
+        obs[tuple(index)] = 1.0
+    return obs
+
+
+def projector_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
+    """``|b><b|`` on the measured qubits (identity elsewhere) for every bitstring b.
+
+    ``|b><b| = 2^-n prod_i (I + (-1)^{b_i} Z_i)``: coefficient ``2^-n (-1)^{|b & S|}`` on the
+    Pauli with Z on the subset S of measured qubits. Returns ``[2^n, 4, ..., 4]``.
+    """
+    n = len(final_local)
+    b = torch.arange(1 << n)
+    parity = torch.zeros(1 << n, 1 << n, dtype=torch.long)
+    for i in range(n):
+        parity ^= ((b[:, None] >> i) & 1) & ((b[None, :] >> i) & 1)
+    table = (1 - 2 * parity).to(torch.float64) / (1 << n)  # [bitstring, Z-subset]
+    obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
+    index: list[torch.Tensor] = [b[:, None]] + [torch.zeros(1, 1, dtype=torch.long)] * k
+    for i, q in enumerate(final_local):
+        index[1 + k - 1 - q] = (3 * ((b >> i) & 1))[None, :]
+    obs[tuple(index)] = table
+    return obs
 
 
 class _Base:
@@ -225,7 +260,7 @@ class DensityMatrixEngine(_Base):
         embedding_angles: AnglesFn | None = None,
     ) -> None:
         super().__init__(compiled, noisy=noisy, angles=embedding_angles)
-        self._steps = fuse(self.program.prep + self.program.ansatz)
+        self._steps = fuse(self.program.ops)
 
     def run(self, x: Any, theta: Any, *, density_matrices: bool = False) -> NoisyResult:
         """Simulate a batch ``x [B, <=2^n]`` (or one vector) with trainable values ``theta``."""
@@ -268,8 +303,7 @@ class FastNoisyEngine(_Base):
         noisy: include the device's noise at all (``False``: ideal circuit).
 
     Raises:
-        SimulationError: unknown ``prep_noise``, or embedding angles that do not reproduce
-            the input (a circuit compiled with a different embedding plan).
+        SimulationError: unknown ``prep_noise``.
     """
 
     def __init__(
@@ -278,7 +312,7 @@ class FastNoisyEngine(_Base):
         *,
         prep_noise: PrepNoise = "exact",
         embedding_angles: AnglesFn | None = None,
-        fit_samples: int = 256,
+        fit_samples: int = 64,
         seed: int = 0,
         noisy: bool = True,
     ) -> None:
@@ -292,7 +326,8 @@ class FastNoisyEngine(_Base):
         self._prep_steps = fuse(prog.prep)
         self._ansatz_steps = fuse(prog.ansatz)
         self._rng = np.random.default_rng(seed)
-        self.embedding_sites = self._detect_embedding()
+        self._sites: torch.Tensor | None = None
+        self.embedding_map = self._detect_embedding()
         self.effective: EffectivePrep | None = None
         if prep_noise == "effective" and prog.noisy:
             self.effective = self._fit_effective(fit_samples)
@@ -306,25 +341,12 @@ class FastNoisyEngine(_Base):
         satisfies ``Tr(O_o E(rho)) = sum_P a_P Tr(P rho)``. Differentiable in ``theta``.
         """
         prog = self.program
-        k, n = prog.num_qubits, prog.num_logical
+        k = prog.num_qubits
         th = prepare_theta(theta, prog.num_theta)
         if readout == "z":
-            obs = torch.zeros((n,) + (4,) * k, dtype=torch.float64)
-            for i, q in enumerate(prog.final_local):
-                index = [i] + [0] * k
-                index[1 + k - 1 - q] = 3
-                obs[tuple(index)] = 1.0
+            obs = z_observables(prog.final_local, k)
         else:
-            b = torch.arange(1 << n)
-            parity = torch.zeros(1 << n, 1 << n, dtype=torch.long)
-            for i in range(n):
-                parity ^= ((b[:, None] >> i) & 1) & ((b[None, :] >> i) & 1)
-            table = (1 - 2 * parity).to(torch.float64) / (1 << n)  # [bitstring, Z-subset]
-            obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
-            index: list[torch.Tensor] = [b[:, None]] + [torch.zeros(1, 1, dtype=torch.long)] * k
-            for i, q in enumerate(prog.final_local):
-                index[1 + k - 1 - q] = (3 * ((b >> i) & 1))[None, :]
-            obs[tuple(index)] = table
+            obs = projector_observables(prog.final_local, k)
         order = list(range(k - 1, -1, -1))
         values: Values = {"theta": th, "alpha": _EMPTY}
         out, out_order = run_steps(obs, order, self._ansatz_steps, values, adjoint=True)
@@ -376,31 +398,49 @@ class FastNoisyEngine(_Base):
     def _ideal_quadratic(self, xs: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """``<psi(x)| A_o |psi(x)>`` for the ideal preparation; ``[B, O]``."""
         ops = K.pauli_to_operator(obs, state=False)  # [O, 2^k, 2^k], Hermitian
-        if self.embedding_sites is not None:
-            idx = self.embedding_sites
-            sym = ops[:, idx][:, :, idx].real  # real symmetric part on the embedded block
-            return torch.einsum("bi,oij,bj->bo", xs, sym, xs)
-        psi = self._ideal_prep(xs)
-        return torch.einsum("bi,oij,bj->bo", psi.conj(), ops, psi).real
+        if self.embedding_map is None:
+            psi = self._ideal_prep(xs)
+            return torch.einsum("bi,oij,bj->bo", psi.conj(), ops, psi).real
+        w = self.embedding_map
+        sites = self._sites
+        if sites is not None:  # one basis state per amplitude: index instead of multiply
+            phase = w[sites, torch.arange(w.shape[1])]
+            sub = ops[:, sites][:, :, sites]
+            sym = (phase.conj()[:, None] * sub * phase[None, :]).real
+        else:
+            sym = torch.einsum("aj,oab,bl->ojl", w.conj(), ops, w).real
+        return torch.einsum("bi,oij,bj->bo", xs, sym, xs)
 
     def _detect_embedding(self) -> torch.Tensor | None:
-        """Where the ideal preparation puts ``x``: k-qubit index of each amplitude, or None."""
+        """The isometry ``W`` with ``psi_prep(x) = e^{i phi(x)} W x`` (ideal), or ``None``.
+
+        An exact embedding followed by fixed gates is linear in x up to a global phase. W is
+        read from ``2^n`` probes (``e_0`` and ``(e_0 + e_j)/sqrt 2``, whose overlap with
+        ``W e_0`` fixes each column's phase) and verified on three random inputs. ``None``
+        (approximate embeddings) makes the ``none``/``effective`` modes simulate the ideal
+        preparation per input instead.
+        """
         n = self.spec.num_qubits
-        probe = prepare_inputs(self._rng.standard_normal((4, 1 << n)), n)
-        psi = self._ideal_prep(probe)
-        order = torch.argsort(psi[0].abs(), descending=True)[: 1 << n]
-        sites = order[torch.argsort(torch.argsort(probe[0].abs(), descending=True))]
-        for row in range(probe.shape[0]):
-            overlap = float(abs(psi[row, sites].conj() @ probe[row].to(torch.complex128)))
-            if abs(overlap - 1) > 1e-9:
-                if self.spec.embedding == "exact":
-                    raise SimulationError(
-                        "the embedding angles do not reproduce the input state in the compiled "
-                        f"preparation (overlap {overlap:.6f}); was the circuit compiled with "
-                        "another embedding plan? pass embedding_angles= for it"
-                    )
-                return None
-        return sites
+        d = 1 << n
+        probes = torch.zeros(d, d, dtype=torch.float64)
+        probes[:, 0] = 1.0
+        probes[1:, 1:] = torch.eye(d - 1, dtype=torch.float64)
+        probes[1:] /= math.sqrt(2)
+        psi = self._ideal_prep(probes)  # [d, 2^k]
+        w0 = psi[0]
+        phase = math.sqrt(2) * (psi[1:] @ w0.conj())
+        if torch.any((phase.abs() - 1).abs() > 1e-9):
+            return None
+        w = torch.cat((w0[None, :], math.sqrt(2) * psi[1:] / phase[:, None] - w0)).T
+        check = prepare_inputs(self._rng.standard_normal((3, d)), n)
+        overlap = (self._ideal_prep(check).conj() * (check.to(w.dtype) @ w.T)).sum(1).abs()
+        if torch.any((overlap - 1).abs() > 1e-9):
+            logger.debug("ideal preparation is not linear in x: simulated per input")
+            return None
+        support = w.abs() > 1e-9
+        if bool(torch.all(support.sum(0) == 1)):
+            self._sites = support.to(torch.int64).argmax(0)
+        return w
 
     def _fit_effective(self, samples: int) -> EffectivePrep:
         """Per-Pauli least squares ``r_P(noisy) ~ scale_P r_P(ideal) + offset_P``."""

@@ -5,7 +5,8 @@
 * wires are renumbered to the active qubits (local index ``i`` = ``active_qubits[i]``), so
   engines never touch idle device qubits;
 * the barrier labelled ``"qaa:ansatz"`` splits the ops into the state preparation (may use only
-  ``alpha`` parameters) and the ansatz (only ``theta``);
+  ``alpha`` parameters) and the ansatz (only ``theta``); without it, every gate that an
+  ``alpha`` gate depends on along the wires is moved (wire order kept) into the preparation;
 * every parameterised gate must be an ``rz`` whose angle is ``c0 + c1 * p`` for one parameter
   ``p``; ``c0, c1`` come from binding ``p = 0`` and ``p = 1`` and are checked at a third point,
   so angles evaluate vectorised over a batch;
@@ -80,8 +81,10 @@ class Program:
 
     Attributes:
         physical_qubits: the active qubits; local index ``i`` is ``physical_qubits[i]``.
-        prep: state-preparation ops (before the ``qaa:ansatz`` barrier).
-        ansatz: ansatz ops (after it).
+        ops: every gate in circuit order.
+        split: number of ops before the ``qaa:ansatz`` barrier. Without a barrier, the
+            gates are reordered (wire order kept) so that the smallest set closed under
+            wire dependencies that holds every ``alpha`` gate comes first.
         initial_local: local qubit of logical qubit i at the start.
         final_local: local qubit measured for logical qubit i.
         readout: ``(n, 2, 2)`` confusion of the measured qubits in logical order,
@@ -92,14 +95,24 @@ class Program:
     """
 
     physical_qubits: tuple[int, ...]
-    prep: tuple[GateOp, ...]
-    ansatz: tuple[GateOp, ...]
+    ops: tuple[GateOp, ...]
+    split: int
     initial_local: tuple[int, ...]
     final_local: tuple[int, ...]
     readout: torch.Tensor = field(compare=False)
     num_alpha: int
     num_theta: int
     noisy: bool
+
+    @property
+    def prep(self) -> tuple[GateOp, ...]:
+        """State-preparation ops (before the split)."""
+        return self.ops[: self.split]
+
+    @property
+    def ansatz(self) -> tuple[GateOp, ...]:
+        """Ansatz ops (after the split)."""
+        return self.ops[self.split :]
 
     @property
     def num_qubits(self) -> int:
@@ -123,9 +136,10 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
         The program.
 
     Raises:
-        SimulationError: no (or several) ``qaa:ansatz`` barriers, a parameterised gate that
-            is not an affine ``rz``, parameters on the wrong side of the barrier, or an
-            instruction the engines do not simulate (measure, reset, delay, ...).
+        SimulationError: several ``qaa:ansatz`` barriers, a parameterised gate that is not an
+            affine ``rz``, ``theta`` gates that the preparation depends on (or any parameter
+            on the wrong side of the barrier), or an instruction the engines do not simulate
+            (measure, reset, delay, ...).
     """
     circuit = compiled.circuit
     active = compiled.active_qubits
@@ -133,16 +147,20 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
     channels: NoiseChannels | None = (
         device_channels(compiled.device, active) if noisy else None
     )
-    segments: list[list[GateOp]] = [[]]
-    barriers = 0
+    ops: list[GateOp] = []
+    split: int | None = None
     sizes = {PREP_PARAMETER: 0, ANSATZ_PARAMETER: 0}
     for inst in circuit.data:
         op = inst.operation
         qubits = tuple(local[circuit.find_bit(q).index] for q in inst.qubits)
         if op.name == "barrier":
             if op.label == ANSATZ_BARRIER:
-                barriers += 1
-                segments.append([])
+                if split is not None:
+                    raise SimulationError(
+                        f"compiled circuit has several barriers labelled {ANSATZ_BARRIER!r}; "
+                        "expected one between state preparation and ansatz"
+                    )
+                split = len(ops)
             continue
         gate = _gate_op(op, qubits, channels)
         if gate.param is not None:
@@ -153,19 +171,10 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
                     f"{ANSATZ_PARAMETER!r}"
                 )
             sizes[name] = max(sizes[name], index + 1)
-            expected = PREP_PARAMETER if len(segments) == 1 else ANSATZ_PARAMETER
-            if name != expected:
-                where = "before" if expected == PREP_PARAMETER else "after"
-                raise SimulationError(
-                    f"{name}[{index}] appears {where} the {ANSATZ_BARRIER!r} barrier; "
-                    f"only {expected!r} parameters may appear there"
-                )
-        segments[-1].append(gate)
-    if barriers != 1:
-        raise SimulationError(
-            f"compiled circuit has {barriers} barriers labelled {ANSATZ_BARRIER!r}; expected "
-            "exactly one between state preparation and ansatz"
-        )
+        ops.append(gate)
+    if split is None:
+        ops, split = _infer_split(ops)
+    _check_sides(ops, split)
     _check_parameter_counts(compiled, sizes)
     final_local = tuple(local[q] for q in compiled.final_layout)
     if channels is not None:
@@ -174,8 +183,8 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
         readout = torch.eye(2, dtype=torch.float64).repeat(len(final_local), 1, 1)
     return Program(
         physical_qubits=tuple(active),
-        prep=tuple(segments[0]),
-        ansatz=tuple(segments[1]),
+        ops=tuple(ops),
+        split=split,
         initial_local=tuple(local[q] for q in compiled.initial_layout),
         final_local=final_local,
         readout=readout,
@@ -183,6 +192,39 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
         num_theta=compiled.spec.num_parameters,
         noisy=channels is not None and not channels.is_ideal,
     )
+
+
+def _infer_split(ops: Sequence[GateOp]) -> tuple[list[GateOp], int]:
+    """Without a barrier: move every gate that some alpha gate depends on (along the wires),
+    and the alpha gates themselves, to the front; they form the preparation.
+
+    A reverse pass marks a gate as preparation if it uses ``alpha`` or shares a wire with a
+    later preparation gate. Reordering keeps every wire's order, so the circuit is unchanged.
+    """
+    wires: set[int] = set()
+    prep = [False] * len(ops)
+    for position in range(len(ops) - 1, -1, -1):
+        gate = ops[position]
+        if (gate.param is not None and gate.param[0] == PREP_PARAMETER) or wires & set(gate.qubits):
+            prep[position] = True
+            wires.update(gate.qubits)
+    front = [g for g, p in zip(ops, prep, strict=True) if p]
+    back = [g for g, p in zip(ops, prep, strict=True) if not p]
+    return front + back, len(front)
+
+
+def _check_sides(ops: Sequence[GateOp], split: int) -> None:
+    for position, gate in enumerate(ops):
+        if gate.param is None:
+            continue
+        expected = PREP_PARAMETER if position < split else ANSATZ_PARAMETER
+        if gate.param[0] != expected:
+            part = "state preparation" if expected == PREP_PARAMETER else "ansatz"
+            raise SimulationError(
+                f"{gate.param[0]}[{gate.param[1]}] is part of the {part} (split by the "
+                f"{ANSATZ_BARRIER!r} barrier, or by wire dependencies without one); only "
+                f"{expected!r} parameters may appear there"
+            )
 
 
 def _check_parameter_counts(compiled: CompiledAdapter, sizes: Mapping[str, int]) -> None:
@@ -212,7 +254,8 @@ def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None
             vector = getattr(param, "vector", None)
             if vector is None:
                 raise SimulationError(f"rz parameter {param} is not part of a ParameterVector")
-            return GateOp(name, qubits, None, noise, (vector.name, int(param.index)), c0, c1)
+            index = int(param.index)  # type: ignore[attr-defined]
+            return GateOp(name, qubits, None, noise, (vector.name, index), c0, c1)
         value = float(angle)
         phase = torch.tensor([-0.5j * value, 0.5j * value], dtype=_CDTYPE).exp()
         return GateOp(name, qubits, torch.diag(phase), noise, None, value, 0.0)

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import SimulationError
+from qaa_hw.simulate.torch_dense import DenseQAA
 from qaa_hw.simulate.torch_ops import (
     CircuitPlan,
     apply_layers,
@@ -194,25 +195,13 @@ def _zero_rows_as_ground(rows: Tensor, sq: Tensor) -> Tensor | None:
 
 
 def _simulate_dense(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan) -> Tensor:
-    sq = (x * x).sum(dim=1)
+    with torch.no_grad():
+        sq = (x * x).sum(dim=1)
     fixed = _zero_rows_as_ground(x, sq)
     if fixed is not None:
         return _simulate_dense(spec, fixed, theta, plan)
-    complex_path = _uses_complex(spec)
-    gates = rotation_gates(theta, with_rz=complex_path)
-    u = dense_unitary(gates, plan, columns=x.shape[1])  # [D, d]
-    zsign = plan.zsign.to(x.dtype)
-    if complex_path:
-        amps = x @ torch.cat((u.real, u.imag), dim=0).t()  # [B, 2D]: real | imaginary parts
-        zsign = torch.cat((zsign, zsign), dim=0)
-    else:
-        amps = x @ u.t()
-    if spec.readout == "z":
-        return squared_matmul(amps, zsign, weights_left=False) / sq[:, None]
-    probs = amps.square()
-    if complex_path:
-        probs = probs[:, : spec.dim] + probs[:, spec.dim :]
-    return probs / sq[:, None]
+    out: Tensor = DenseQAA.apply(x, theta, sq, plan, _uses_complex(spec), spec.readout == "z")
+    return out
 
 
 def _simulate_layered(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan) -> Tensor:

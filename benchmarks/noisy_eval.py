@@ -1,0 +1,170 @@
+"""Noisy evaluation throughput: qaa_hw's fast engine vs Qiskit Aer's density-matrix simulator.
+
+For n in {4, 6, 8} qubits (L = 2 layers, ring entangler, exact embedding, z readout) the adapter
+is compiled for ibm_brisbane with ``qaa_hw.compile.api.compile_adapter`` (seed 0); theta ~
+U(-pi, pi) and B = 1024 inputs with standard normal entries (seeded) are evaluated by
+
+* ours: :class:`qaa_hw.simulate.noisy.FastNoisyEngine` in each ``prep_noise`` mode
+  (``exact``, ``effective``, ``none``); setup (channel extraction, fusion, the ``effective``
+  fit) is timed separately and not included in the throughput;
+* Aer, one ``AerSimulator(method="density_matrix")`` run per input (bound circuit on the active
+  qubits, restricted noise model): :meth:`AerExecutor.run`;
+* Aer, all inputs in one ``run`` call with ``parameter_binds``:
+  :meth:`AerExecutor.run_parameter_binds`.
+
+When a full batch would take too long, a method is timed on the first ``m`` inputs and its
+throughput extrapolated to B (the table says so: ``timed on m``). Accuracy: max |<Z>_ours -
+<Z>_Aer| over the inputs Aer evaluated (exact values, readout error included). The
+``effective`` mode's error is also reported as median / max over all B inputs against the
+``exact`` mode (which equals Aer to ~1e-13).
+
+Run: ``.venv/bin/python benchmarks/noisy_eval.py`` (about 5 minutes on 2 cores; ``--quick``
+for a smoke run). ``--write-docs`` replaces the "Noisy evaluation" section of
+``docs/benchmarks.md`` with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.compile.api import compile_adapter
+from qaa_hw.devices.catalog import load_device
+from qaa_hw.simulate.executors import AerExecutor
+from qaa_hw.simulate.noisy import FastNoisyEngine
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+HEADING = "## Noisy evaluation"
+MODES = ("exact", "effective", "none")
+
+# inputs timed per method (rest extrapolated): ours-exact, Aer per circuit, Aer binds
+FULL = {4: (1024, 64, 1024), 6: (1024, 32, 256), 8: (64, 3, 6)}
+QUICK = {4: (64, 8, 64)}
+
+
+def _timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def run_case(n: int, batch: int, budget: tuple[int, int, int], seed: int) -> list[dict]:
+    """All methods for one n; returns table rows."""
+    device = load_device("ibm_brisbane")
+    spec = QAASpec(num_qubits=n, num_layers=2)
+    compiled = compile_adapter(spec, device, seed=0)
+    rng = np.random.default_rng(seed)
+    theta = rng.uniform(-np.pi, np.pi, spec.num_parameters)
+    x = rng.standard_normal((batch, spec.dim))
+    m_exact, m_aer, m_binds = (min(v, batch) for v in budget)
+    print(f"n={n}: {compiled.metrics.two_qubit_count} ECRs, active qubits "
+          f"{len(compiled.active_qubits)}, {compiled.method}", file=sys.stderr)
+
+    aer = AerExecutor(compiled)
+    per_circuit, t_pc = _timed(aer.run_batch, x[:m_aer], theta)
+    binds, t_binds = _timed(aer.run_parameter_binds, x[:m_binds], theta)
+    aer_rate_pc, aer_rate_binds = m_aer / t_pc, m_binds / t_binds
+    reference = binds.expectations
+    rows = [
+        {"n": n, "method": "Aer DM, one run per input", "setup (s)": 0.0,
+         "inputs/s": aer_rate_pc, "timed on": m_aer, "vs Aer binds": aer_rate_pc / aer_rate_binds,
+         "vs Aer per input": 1.0,
+         "max |dZ| vs Aer": float(np.abs(per_circuit.expectations - reference[:m_aer]).max())},
+        {"n": n, "method": "Aer DM, parameter_binds", "setup (s)": 0.0,
+         "inputs/s": aer_rate_binds, "timed on": m_binds, "vs Aer binds": 1.0,
+         "vs Aer per input": aer_rate_binds / aer_rate_pc, "max |dZ| vs Aer": 0.0},
+    ]
+    exact_z = None
+    for mode in MODES:
+        engine, setup = _timed(FastNoisyEngine, compiled, prep_noise=mode, seed=seed)
+        m = m_exact if mode == "exact" else batch
+        engine.expectations(x[:2], theta)  # warm-up (allocations, caches)
+        z, seconds = _timed(engine.expectations, x[:m], theta)
+        z = z.detach()
+        rate = m / seconds
+        err = float(np.abs(z[:m_binds].numpy() - reference[: min(m, m_binds)]).max())
+        row = {"n": n, "method": f"qaa_hw fast, prep_noise={mode}", "setup (s)": setup,
+               "inputs/s": rate, "timed on": m, "vs Aer binds": rate / aer_rate_binds,
+               "vs Aer per input": rate / aer_rate_pc, "max |dZ| vs Aer": err}
+        if mode == "exact":
+            exact_z = z
+        elif exact_z is not None:
+            diff = (z[: exact_z.shape[0]] - exact_z).abs()
+            row["median |dZ| vs exact"] = float(diff.median())
+            row["max |dZ| vs exact"] = float(diff.max())
+        rows.append(row)
+        print(f"  {row['method']}: {rate:.4g} inputs/s, max |dZ| {err:.2e}", file=sys.stderr)
+    return rows
+
+
+def markdown(rows: list[dict], command: str, batch: int) -> str:
+    """The docs section."""
+    cols = ["n", "method", "inputs/s", "timed on", "vs Aer binds", "vs Aer per input",
+            "max |dZ| vs Aer", "setup (s)"]
+    lines = [HEADING, "", f"Command: `{command}`", "",
+             f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
+             f"torch {torch.__version__}; ibm_brisbane noise (qiskit_ibm_runtime snapshot), "
+             f"B = {batch} inputs, L = 2, ring entangler, exact embedding, z readout. "
+             "Throughput is measured on `timed on` inputs and extrapolated to B when smaller; "
+             "setup (channels, fusion, effective fit) is excluded.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c, "")
+            cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    eff = [r for r in rows if "median |dZ| vs exact" in r]
+    if eff:
+        lines += ["", "Error of the approximate modes against the exact mode over the inputs "
+                  "of the exact run (exact = Aer to ~1e-13):", "",
+                  "| n | mode | median abs error | max abs error |", "|---|---|---|---|"]
+        for r in eff:
+            lines.append(f"| {r['n']} | {r['method'].split('=')[-1]} | "
+                         f"{r['median |dZ| vs exact']:.2e} | {r['max |dZ| vs exact']:.2e} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(section: str) -> None:
+    """Replace (or append) the "Noisy evaluation" section of docs/benchmarks.md."""
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n=4, 64 inputs (smoke run)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"write the table into {DOCS.relative_to(DOCS.parents[1])}")
+    args = parser.parse_args(argv)
+    cases = QUICK if args.quick else FULL
+    batch = 64 if args.quick else 1024
+    rows: list[dict] = []
+    for n, budget in cases.items():
+        rows += run_case(n, batch, budget, args.seed)
+    command = "python benchmarks/noisy_eval.py" + (" --quick" if args.quick else "")
+    section = markdown(rows, command + (" --write-docs" if args.write_docs else ""), batch)
+    print(section)
+    if args.write_docs:
+        write_docs(section)
+        print(f"written to {DOCS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,337 @@
+"""Public entry point: :func:`compile_adapter`.
+
+How a QAA adapter is compiled (co-design of the embedding, the layout and the routing):
+
+1. **Shapes.** Every connected ``n``-qubit region of the device is enumerated and grouped
+   by isomorphism (:func:`~qaa_hw.compile.layout.device_shapes`); a heavy-hex device has
+   2-3 shapes for n = 4..6, a grid a few more.
+2. **Circuits per shape**, on the shape's labels, from two synthesis routes:
+
+   * ``network``: the amplitude embedding is synthesised *for the shape*
+     (:func:`~qaa_hw.compile.synthesis.synthesize_network`): every Walsh term of the tree
+     is routed through coupled pairs, unprepared qubits act as relays, nothing is
+     uncomputed; several variable-to-qubit assignments (the tree order) are tried. The
+     embedding may leave the logical qubits on any wires, so the ansatz is routed
+     independently with Qiskit's ``SabreLayout`` (several seeds) and starts from the layout
+     Sabre prefers.
+   * ``logical``: the logical circuit (:func:`~qaa_hw.circuits.builder.build_qaa_circuit`)
+     routed on the shape by ``SabreLayout`` with several seeds.
+
+   SWAPs are then merged (:func:`~qaa_hw.compile.pipeline.merge_swaps`).
+3. **Placement.** Each shape circuit is scored on every occurrence of its shape under every
+   isomorphism with an estimated ESP (two-qubit errors per pair, ``sx`` errors, readout
+   errors); the best few (circuit, placement) pairs are translated to the device basis by
+   Qiskit's level-3 translation and optimisation stages and priced exactly
+   (:func:`~qaa_hw.compile.metrics.esp`). The best true ESP wins.
+
+The result is parameterised by ``alpha`` (embedding) and ``theta`` (trainable): compile
+once, bind per token with :meth:`~qaa_hw.compile.compiled.CompiledAdapter.bind`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import networkx as nx
+import numpy as np
+from qiskit.circuit import ParameterVector, QuantumCircuit
+
+from qaa_hw.circuits.ansatz import build_ansatz
+from qaa_hw.circuits.builder import ALPHA, build_qaa_circuit
+from qaa_hw.circuits.embedding import plan_embedding
+from qaa_hw.circuits.network import NetworkEmbedding
+from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.compile.compiled import CompiledAdapter, EmbeddingAngles
+from qaa_hw.compile.layout import Shape, device_shapes, placement_scores, usage_profile
+from qaa_hw.compile.metrics import compute_metrics, esp
+from qaa_hw.compile.pipeline import Routed, merge_swaps, region_coupling_edges, route, translate
+from qaa_hw.compile.synthesis import candidate_orders, synthesize_network
+from qaa_hw.devices.model import DeviceModel, restrict
+from qaa_hw.devices.qiskit_convert import to_target
+from qaa_hw.errors import CompilationError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+SYNTHESES = ("auto", "network", "logical")
+
+
+def default_trials(num_qubits: int) -> int:
+    """Routing seeds per shape: more for wider adapters (compile time stays ~1 s at n=6)."""
+    return {1: 1, 2: 2, 3: 3, 4: 4, 5: 6}.get(num_qubits, 8)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A circuit on a shape's labels, ready to be placed."""
+
+    shape: int
+    circuit: QuantumCircuit
+    initial: tuple[int, ...]
+    final: tuple[int, ...]
+    swaps: int
+    embedding: EmbeddingAngles
+    spec: QAASpec
+    method: str
+
+    @property
+    def cost(self) -> int:
+        ops = self.circuit.count_ops()
+        return int(ops.get("cx", 0) + 3 * ops.get("swap", 0))
+
+
+def _validate(spec: QAASpec, device: DeviceModel, synthesis: str) -> None:
+    if synthesis not in SYNTHESES:
+        raise ConfigError(f"synthesis={synthesis!r} is not valid; accepted: {', '.join(SYNTHESES)}")
+    n = spec.num_qubits
+    if n > device.num_qubits:
+        raise CompilationError(
+            f"the adapter needs {n} qubits but device {device.name!r} has only "
+            f"{device.num_qubits}"
+        )
+    if n > 1 and device.two_qubit_gate is None:
+        raise CompilationError(
+            f"device {device.name!r} has no two-qubit gate; an adapter with {n} qubits needs "
+            "entangling gates (use --qubits 1 or another device)"
+        )
+
+
+def native_layout(shape_graph: nx.Graph) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Native entangler on a shape: a ring if the shape has a Hamiltonian cycle, else a line
+    if it has a Hamiltonian path, else a depth-first spanning tree.
+
+    Returns:
+        ``(pairs, wire_of)``: CNOT pairs on logical qubits and the shape label of each
+        logical qubit (logical qubits are numbered along the ring/line/DFS order).
+    """
+    n = shape_graph.number_of_nodes()
+    if n == 1:
+        return (), (0,)
+    best_path: list[int] | None = None
+    nodes = sorted(shape_graph.nodes)
+
+    def extend(path: list[int]) -> list[int] | None:
+        nonlocal best_path
+        if len(path) == n:
+            if best_path is None:
+                best_path = list(path)
+            return list(path) if shape_graph.has_edge(path[-1], path[0]) else None
+        for v in sorted(shape_graph.neighbors(path[-1])):
+            if v not in path:
+                found = extend([*path, v])
+                if found is not None:
+                    return found
+        return None
+
+    for start in nodes:
+        cycle = extend([start])
+        if cycle is not None and n > 2:
+            pairs = [(i, i + 1) for i in range(n - 1)] + [(n - 1, 0)]
+            return tuple(pairs), tuple(cycle)
+    if best_path is not None:
+        return tuple((i, i + 1) for i in range(n - 1)), tuple(best_path)
+    root = max(nodes, key=lambda v: (shape_graph.degree[v], -v))
+    order = list(nx.dfs_preorder_nodes(shape_graph, root))
+    index = {v: i for i, v in enumerate(order)}
+    tree_pairs = sorted((index[a], index[b]) for a, b in nx.dfs_edges(shape_graph, root))
+    return tuple(tree_pairs), tuple(order)
+
+
+def _ansatz_routings(
+    spec: QAASpec, shape: Shape, seeds: Sequence[int]
+) -> list[tuple[Routed, QAASpec]]:
+    """Routed ansatz circuits on a shape (best first) with the spec they implement."""
+    n = spec.num_qubits
+    graph = shape.graph()
+    if spec.entangler == "native":
+        pairs, wire_of = native_layout(graph)
+        resolved = replace(spec, native_pairs=pairs)
+        ansatz = build_ansatz(resolved)
+        placed = QuantumCircuit(n)
+        placed.compose(ansatz, qubits=list(wire_of), inplace=True)
+        return [(Routed(placed, wire_of, wire_of, 0), resolved)]
+    ansatz = build_ansatz(spec)
+    if n == 1 or ansatz.count_ops().get("cx", 0) == 0:
+        return [(Routed(ansatz.copy(), tuple(range(n)), tuple(range(n)), 0), spec)]
+    coupling = region_coupling_edges(n, shape.edges)
+    routed = []
+    for s in seeds:
+        r = route(ansatz, coupling, seed=s, trials=2)
+        m = merge_swaps(r, zero_init=False)
+        routed.append((m.circuit.count_ops().get("cx", 0) + 3 * m.circuit.count_ops().get(
+            "swap", 0), s, r))
+    routed.sort(key=lambda t: (t[0], t[1]))
+    unique: list[tuple[Routed, QAASpec]] = []
+    seen: set[tuple[int, ...]] = set()
+    for _, _, r in routed:
+        if r.initial not in seen:
+            seen.add(r.initial)
+            unique.append((r, spec))
+    return unique[:2]
+
+
+def _network_candidates(
+    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], order_limit: int,
+    keep: int, seed: int,
+) -> list[_Candidate]:
+    n = spec.num_qubits
+    graph = shape.graph()
+    embeddings: list[tuple[int, tuple[int, ...], list]] = []
+    for var_wire in candidate_orders(graph, limit=order_limit, seed=seed):
+        try:
+            ops = synthesize_network(n, shape.edges, var_wire)
+        except CompilationError:
+            continue
+        embeddings.append((sum(1 for op in ops if op[0] == "cx"), var_wire, ops))
+    embeddings.sort(key=lambda e: (e[0], e[1]))
+    out = []
+    for routed, resolved in _ansatz_routings(spec, shape, seeds):
+        for cnots, var_wire, ops in embeddings[:keep]:
+            net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
+            qc = QuantumCircuit(n)
+            net.append_to(qc, ParameterVector(ALPHA, net.num_angles))
+            qc.compose(routed.circuit, inplace=True)
+            merged = merge_swaps(Routed(qc, routed.initial, routed.final, routed.swaps),
+                                 zero_init=False)
+            out.append(_Candidate(
+                shape_index, merged.circuit, merged.initial, merged.final, routed.swaps, net,
+                resolved, f"network embedding ({cnots} CNOTs, variable wires {list(var_wire)})"
+                f" + Sabre-routed ansatz",
+            ))
+    return out
+
+
+def _logical_candidates(
+    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], zero_init: bool,
+    embedding_order: Sequence[int] | None,
+) -> list[_Candidate]:
+    n = spec.num_qubits
+    resolved = spec
+    fixed: tuple[int, ...] | None = None
+    if spec.entangler == "native":
+        pairs, fixed = native_layout(shape.graph())
+        resolved = replace(spec, native_pairs=pairs)
+    plan = plan_embedding(resolved, order=embedding_order)
+    qaa = build_qaa_circuit(resolved, pairs=resolved.native_pairs, plan=plan)
+    if n == 1:
+        return [_Candidate(shape_index, qaa.circuit.copy(), (0,), (0,), 0, plan, resolved,
+                           "logical circuit")]
+    coupling = region_coupling_edges(n, shape.edges)
+    out = []
+    for s in seeds:
+        r = route(qaa.circuit, coupling, seed=s, trials=2, layout=fixed)
+        m = merge_swaps(r, zero_init=zero_init)
+        out.append(_Candidate(shape_index, m.circuit, m.initial, m.final, r.swaps, plan,
+                              resolved, f"logical circuit, Sabre seed {s}"))
+        if fixed is not None:
+            break  # the layout is fixed by the native pairs; one routing suffices
+    return out
+
+
+def compile_adapter(
+    spec: QAASpec,
+    device: DeviceModel,
+    *,
+    seed: int = 0,
+    trials: int | None = None,
+    optimization_level: int = 3,
+    synthesis: str = "auto",
+    zero_init: bool = True,
+    placements: int = 3,
+    embedding_order: Sequence[int] | None = None,
+) -> CompiledAdapter:
+    """Compile a QAA adapter for a device (noise-aware layout, routing and synthesis).
+
+    Args:
+        spec: the adapter; ``entangler="native"`` is resolved on the chosen qubits.
+        device: the target device (its calibration drives every choice).
+        seed: seed of every randomised step; equal seeds give identical results.
+        trials: routing seeds per shape (default :func:`default_trials`).
+        optimization_level: Qiskit optimisation level of the translation stages (0-3).
+        synthesis: ``"network"`` (routed embedding network), ``"logical"`` (route the
+            logical circuit) or ``"auto"`` (both; the best ESP wins).
+        zero_init: let SWAP merging use that qubits start in ``|0>`` (exact for the circuit
+            run from ``|0...0>``; set ``False`` for a circuit equal to the logical one as an
+            operator, which only the ``logical`` route provides).
+        placements: (circuit, placement) pairs translated and priced exactly.
+        embedding_order: tree order of the ``logical`` route's embedding (default per spec).
+
+    Returns:
+        The :class:`~qaa_hw.compile.compiled.CompiledAdapter` with the best ESP found.
+
+    Raises:
+        CompilationError: the device is too small, has no two-qubit gate for ``n > 1``, or
+            has no connected region of ``n`` qubits.
+    """
+    _validate(spec, device, synthesis)
+    n = spec.num_qubits
+    count = default_trials(n) if trials is None else int(trials)
+    if count < 1:
+        raise ConfigError(f"trials={trials!r} is not valid; accepted: an integer >= 1")
+    seeds = [seed * 7919 + i for i in range(count)]
+    shapes = device_shapes(device, n)
+    if not shapes:
+        raise CompilationError(
+            f"device {device.name!r} has no connected region of {n} qubits"
+        )
+    approx = plan_embedding(spec).kind != "exact"
+    use_network = synthesis in ("auto", "network") and not approx and n > 1
+    # A native entangler is only native where the network route starts the ansatz.
+    use_logical = (synthesis == "logical" or not use_network
+                   or (synthesis == "auto" and spec.entangler != "native"))
+    order_limit = 120 if n <= 5 else 24 + 4 * count
+    pool: list[_Candidate] = []
+    for index, shape in enumerate(shapes):
+        if use_network:
+            pool.extend(_network_candidates(spec, index, shape, seeds=seeds,
+                                            order_limit=order_limit, keep=3, seed=seed))
+        if use_logical:
+            pool.extend(_logical_candidates(spec, index, shape, seeds=seeds,
+                                            zero_init=zero_init,
+                                            embedding_order=embedding_order))
+    return _place_best(pool, shapes, device, placements=placements,
+                       optimization_level=optimization_level)
+
+
+def _place_best(
+    pool: list[_Candidate], shapes: Sequence[Shape], device: DeviceModel, *, placements: int,
+    optimization_level: int,
+) -> CompiledAdapter:
+    scored: list[tuple[float, int, int, tuple[int, ...]]] = []
+    for ci, cand in enumerate(pool):
+        ops = [(inst.operation.name, tuple(cand.circuit.find_bit(q).index for q in inst.qubits))
+               for inst in cand.circuit.data]
+        profile = usage_profile(ops, cand.final)
+        shape = shapes[cand.shape]
+        scores = placement_scores(device, shape, profile)
+        best = int(np.argmax(scores))
+        if math.isfinite(scores[best]):
+            for pi in np.argsort(-scores, kind="stable")[:placements]:
+                scored.append((float(scores[pi]), ci, int(pi), shape.placements[int(pi)]))
+    if not scored:
+        raise CompilationError(f"no placement of the adapter fits device {device.name!r}")
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    best_result: tuple[float, _Candidate, tuple[int, ...], QuantumCircuit] | None = None
+    for _, ci, _, placement in scored[:placements]:
+        cand = pool[ci]
+        sub = restrict(device, placement)
+        physical = translate(cand.circuit, to_target(sub), optimization_level=optimization_level)
+        value = esp(physical, sub, cand.final)
+        if best_result is None or value > best_result[0]:
+            best_result = (value, cand, placement, physical)
+    assert best_result is not None
+    _, cand, placement, physical = best_result
+    full = QuantumCircuit(device.num_qubits, name=f"qaa_{device.name}")
+    full.compose(physical, qubits=list(placement), inplace=True)
+    initial = tuple(placement[q] for q in cand.initial)
+    final = tuple(placement[q] for q in cand.final)
+    metrics = compute_metrics(full, device, final, swaps=cand.swaps)
+    logger.info("compiled on %s: ESP %.4f, %d two-qubit gates (%s)", list(placement),
+                metrics.esp, metrics.two_qubit_count, cand.method)
+    return CompiledAdapter(
+        spec=cand.spec, device=device, circuit=full, initial_layout=initial,
+        final_layout=final, metrics=metrics, method=f"qaa_hw: {cand.method}",
+        embedding=cand.embedding,
+    )

@@ -1,0 +1,208 @@
+"""Connectivity-aware synthesis of the amplitude embedding (a CNOT/RY parity network).
+
+Given a small coupling graph (a *shape*: the induced subgraph of the physical qubits an
+adapter will use) and an assignment of the tree's variables to its nodes, build a
+:class:`~qaa_hw.circuits.network.NetworkEmbedding` that only uses coupled pairs.
+
+Variable ``k`` needs one RY for each of its Walsh terms ``S`` (all subsets of the earlier
+variables for an exact embedding). The RY for ``S`` must run while the wire of ``k`` holds
+``x_k XOR S.x``; a CNOT ``u -> w`` XORs the content of wire ``u`` into wire ``w``. The
+synthesiser walks greedily: from the current wire contents it searches breadth-first
+(fewest CNOTs, CNOTs from the wire being prepared excluded) for the nearest content of the
+target wire that is a Walsh term not visited yet, emits those CNOTs and the RY, and repeats.
+Ties go to the term with the smallest Gray-code rank, with the variables that sit closest to
+the target as the lowest bits (they change most often). Nothing is uncomputed: the final
+linear map of the wires is absorbed into the angles.
+
+Wires whose variable is not prepared yet hold ``|0>`` and serve as relays for free.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+from qaa_hw.circuits.network import NetOp
+from qaa_hw.errors import CompilationError
+
+logger = logging.getLogger(__name__)
+
+
+def _gray_rank(mask: int) -> int:
+    rank = 0
+    while mask:
+        rank ^= mask
+        mask >>= 1
+    return rank
+
+
+def _remap(mask: int, bit_of: Sequence[int]) -> int:
+    return sum(1 << bit_of[j] for j in range(len(bit_of)) if mask >> j & 1)
+
+
+def synthesize_network(
+    num_wires: int,
+    edges: Iterable[tuple[int, int]],
+    var_wire: Sequence[int],
+    *,
+    kept: Sequence[Iterable[int]] | None = None,
+    max_depth: int = 10,
+    max_states: int = 200_000,
+) -> list[NetOp]:
+    """Greedy parity-network synthesis of the embedding tree on a coupling graph.
+
+    Args:
+        num_wires: n wires (one per variable; no ancillas).
+        edges: undirected coupled pairs of wires.
+        var_wire: wire of variable ``k`` (preparation order).
+        kept: Walsh terms to visit per variable (bit masks over earlier variables);
+            ``None`` = all (exact embedding).
+        max_depth: longest CNOT sequence searched between two rotations.
+        max_states: search budget per step.
+
+    Returns:
+        Network operations for :class:`~qaa_hw.circuits.network.NetworkEmbedding`.
+
+    Raises:
+        CompilationError: if the graph is disconnected or a term cannot be reached.
+    """
+    n = num_wires
+    graph: nx.Graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    if n > 1 and not nx.is_connected(graph):
+        raise CompilationError(f"coupling graph on {n} wires is not connected")
+    arcs = [(a, b) for a, b in graph.edges] + [(b, a) for a, b in graph.edges]
+    arcs.sort()
+    distance = dict(nx.all_pairs_shortest_path_length(graph))
+    rows = [0] * n
+    ops: list[NetOp] = []
+    for k in range(n):
+        w = var_wire[k]
+        need = set(range(1 << k)) if kept is None else {int(m) for m in kept[k]}
+        # Gray-code bit priority: the variables nearest to w are the lowest bits.
+        by_distance = sorted(range(k), key=lambda j: (distance[w][var_wire[j]], -j))
+        bit_of = [0] * k
+        for rank, j in enumerate(by_distance):
+            bit_of[j] = rank
+
+        def priority(mask: int, bit_of: Sequence[int] = bit_of) -> int:
+            return _gray_rank(_remap(mask, bit_of))
+
+        visited: set[int] = set()
+        if rows[w] in need:
+            ops.append(("ry", k, w))
+            visited.add(rows[w])
+        while len(visited) < len(need):
+            path = _search(rows, arcs, w, need - visited, priority, max_depth, max_states)
+            if path is None:
+                raise CompilationError(
+                    f"embedding synthesis: no CNOT sequence of length <= {max_depth} reaches "
+                    f"a new Walsh term of variable {k} on wire {w}"
+                )
+            for u, v in path:
+                ops.append(("cx", u, v))
+                rows[v] ^= rows[u]
+            ops.append(("ry", k, w))
+            visited.add(rows[w])
+        rows[w] |= 1 << k
+    return ops
+
+
+def _search(
+    rows: list[int],
+    arcs: list[tuple[int, int]],
+    w: int,
+    goals: set[int],
+    priority: object,
+    max_depth: int,
+    max_states: int,
+) -> list[tuple[int, int]] | None:
+    """Breadth-first search for the fewest CNOTs that put a goal term on wire ``w``."""
+    start = tuple(rows)
+    parent: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]] | None] = {start: None}
+    frontier = [start]
+    for _ in range(max_depth):
+        found: list[tuple[int, ...]] = []
+        nxt: list[tuple[int, ...]] = []
+        for state in frontier:
+            for u, v in arcs:
+                if u == w or state[u] == 0:
+                    continue
+                new = list(state)
+                new[v] ^= state[u]
+                key = tuple(new)
+                if key in parent:
+                    continue
+                parent[key] = (state, (u, v))
+                if v == w and key[w] in goals:
+                    found.append(key)
+                else:
+                    nxt.append(key)
+        if found:
+            best = min(found, key=lambda s: priority(s[w]))  # type: ignore[operator]
+            path: list[tuple[int, int]] = []
+            node = best
+            while (entry := parent[node]) is not None:
+                node, arc = entry
+                path.append(arc)
+            return path[::-1]
+        if len(parent) > max_states or not nxt:
+            return None
+        frontier = nxt
+    return None
+
+
+def candidate_orders(
+    graph: nx.Graph, *, limit: int, seed: int = 0
+) -> list[tuple[int, ...]]:
+    """Variable-to-wire assignments worth trying on a shape (``var_wire`` tuples).
+
+    All ``n!`` assignments when ``n! <= limit``; otherwise assignments that put the last
+    variables (the biggest multiplexors) on the best-connected nodes first, then random ones.
+    """
+    import random
+
+    nodes = sorted(graph.nodes)
+    n = len(nodes)
+    perms = list(itertools.permutations(nodes)) if n <= 5 else []
+    if perms and len(perms) <= limit:
+        return [tuple(p) for p in perms]
+    rng = random.Random(seed)
+    closeness = nx.closeness_centrality(graph)
+    score = {v: (graph.degree[v], closeness[v]) for v in nodes}
+    out: list[tuple[int, ...]] = []
+    seen: set[tuple[int, ...]] = set()
+    central = sorted(nodes, key=lambda v: score[v], reverse=True)
+    # Last variable on a central node, second-to-last next to it, rest by BFS distance.
+    for last in central[: max(1, min(3, n))]:
+        for prev in sorted(graph.neighbors(last), key=lambda v: score[v], reverse=True):
+            rest = [v for v in nodes if v not in (last, prev)]
+            dist = nx.single_source_shortest_path_length(graph, last)
+            rest.sort(key=lambda v: (-dist[v], score[v]))
+            cand = (*rest, prev, last)
+            if cand not in seen:
+                seen.add(cand)
+                out.append(cand)
+    while len(out) < limit and len(seen) < (1 if n < 2 else 10**9):
+        perm = nodes[:]
+        rng.shuffle(perm)
+        last = central[rng.randrange(min(2, n))]
+        perm.remove(last)
+        cand = (*perm, last)
+        if cand not in seen:
+            seen.add(cand)
+            out.append(cand)
+        if len(seen) >= _factorial(n):
+            break
+    return out[:limit]
+
+
+def _factorial(n: int) -> int:
+    out = 1
+    for i in range(2, n + 1):
+        out *= i
+    return out

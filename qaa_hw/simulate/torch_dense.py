@@ -1,0 +1,253 @@
+"""The ``dense`` strategy as one autograd node with a hand-written backward.
+
+For small registers the cost of a training step is dominated by the number of tensor
+operations (and autograd nodes), not by arithmetic: ``U(theta)`` is a 16x16 matrix for four
+qubits. This module evaluates the whole circuit (``theta -> U``, the batch matmul and the
+readout) in one :class:`torch.autograd.Function` whose backward is written out:
+
+* batch part: ``A = x @ W`` with ``W = U^T`` (or ``[Re U; Im U]^T`` for complex circuits),
+  ``out = (A * A) @ Z / ||x||^2``; the backward is three small matmuls and two fused
+  element-wise passes;
+* circuit part: ``U = M_{L-1} ... M_0`` with ``M_l = P diag(Phi_l) K_l``, ``K_l`` the real
+  Kronecker product of the layer's ``RY`` gates and ``Phi_l`` its ``RZ`` phases. These are
+  at most ``2^n x 2^n`` matrices of a few hundred entries for the usual ``n``, where every
+  torch call costs microseconds of fixed overhead, so ``U`` and its gradient are computed
+  with NumPy in float64 (more exact than needed) and only the batch part runs in torch.
+
+Everything is exact; ``tests/simulate/test_statevector.py`` checks the gradient against the
+parameter-shift rule and finite differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import Tensor
+
+from qaa_hw.simulate.torch_ops import CircuitPlan, dense_unitary, rotation_gates
+
+Array = NDArray[Any]
+
+
+@dataclass
+class _UnitaryCache:
+    """What the backward of :func:`unitary_numpy` needs."""
+
+    gates: Array  # [L, n, 2, 2] RY gates
+    c: Array  # [L, n] cos(theta/2)
+    s: Array  # [L, n] sin(theta/2)
+    partial: list[Array]  # partial Kronecker products
+    real_layers: Array  # [L, D, D] P K_l
+    phase: Array | None  # [L, D] RZ phases after the permutation, or None
+    layers: Array  # [L, D, D] M_l
+    prefix: list[Array]  # M_l ... M_0[:, :d]
+
+
+def _kron_forward(gates: Array) -> list[Array]:
+    """Partial Kronecker products ``[G_0, G_1 ⊗ G_0, ..., G_{n-1} ⊗ ... ⊗ G_0]`` per layer."""
+    out = [gates[:, 0]]
+    for q in range(1, gates.shape[1]):
+        g, k = gates[:, q], out[-1]
+        size = k.shape[-1]
+        out.append((g[:, :, None, :, None] * k[:, None, :, None, :]).reshape(-1, 2 * size, 2 * size))
+    return out
+
+
+def _kron_backward(grad: Array, gates: Array, partial: list[Array]) -> Array:
+    """``[L, n, 2, 2]`` gradient of every gate from ``grad`` on the full Kronecker product."""
+    num_layers, n = gates.shape[0], gates.shape[1]
+    grads = [grad] * n
+    for q in range(n - 1, 0, -1):
+        size = partial[q - 1].shape[-1]
+        g5 = grad.reshape(num_layers, 2, size, 2, size)
+        grads[q] = (g5 * partial[q - 1][:, None, :, None, :]).sum(axis=(2, 4))
+        grad = (g5 * gates[:, q, :, None, :, None]).sum(axis=(1, 3))
+    grads[0] = grad
+    return np.stack(grads, axis=1)
+
+
+def unitary_numpy(
+    theta: Array, plan: CircuitPlan, *, with_rz: bool, width: int
+) -> tuple[Array, _UnitaryCache]:
+    """First ``width`` columns of the circuit unitary, in float64/complex128.
+
+    The last layer's ``RZ`` is left out: a diagonal phase before the last CNOT layer
+    changes no readout, and its gradient is zero.
+
+    Args:
+        theta: ``[L, n, r]`` float64 angles.
+        plan: the entangler plan (its index tensors are read on the CPU).
+        with_rz: apply ``RZ(theta[..., 1])`` after ``RY(theta[..., 0])``.
+        width: number of columns kept (the input length d).
+
+    Returns:
+        ``(U[:, :width], cache)``; ``U`` is real unless ``with_rz``.
+    """
+    half = 0.5 * theta[..., 0]
+    c, s = np.cos(half), np.sin(half)
+    gates = np.stack((c, -s, s, c), axis=-1).reshape(*c.shape, 2, 2)
+    partial = _kron_forward(gates)
+    src = plan.src.cpu().numpy()
+    real_layers = partial[-1][:, src]  # P K_l
+    phase = None
+    layers = real_layers
+    if with_rz:
+        phi = theta[..., 1].copy()
+        phi[-1] = 0.0
+        zsign_src = plan.zsign.cpu().numpy()[src]  # [D, n]
+        phase = np.exp(-0.5j * (phi @ zsign_src.T))  # [L, D]: P diag(Phi) = diag(Phi[src]) P
+        layers = phase[:, :, None] * real_layers
+    prefix = [layers[0][:, :width]]
+    for layer in layers[1:]:
+        prefix.append(layer @ prefix[-1])
+    cache = _UnitaryCache(gates, c, s, partial, real_layers, phase, layers, prefix)
+    return prefix[-1], cache
+
+
+def unitary_numpy_backward(grad_u: Array, cache: _UnitaryCache, plan: CircuitPlan) -> Array:
+    """Gradient ``[L, n, r]`` of the angles from the gradient of ``U[:, :width]``.
+
+    Args:
+        grad_u: ``[D, width]``; for a complex ``U``, ``dL/dRe U + i dL/dIm U``.
+        cache: from :func:`unitary_numpy`.
+        plan: the same plan.
+
+    Returns:
+        float64 gradient, ``r = 2`` when the circuit has ``RZ`` angles.
+    """
+    layers, prefix = cache.layers, cache.prefix
+    grad_m = np.zeros_like(layers)
+    for idx in range(len(prefix) - 1, 0, -1):
+        grad_m[idx] = grad_u @ prefix[idx - 1].conj().T
+        grad_u = layers[idx].conj().T @ grad_u
+    grad_m[0, :, : grad_u.shape[1]] = grad_u
+    num_layers, n = cache.c.shape
+    with_rz = cache.phase is not None
+    grad_theta = np.zeros((num_layers, n, 2 if with_rz else 1))
+    grad_real = grad_m
+    if cache.phase is not None:
+        phase = cache.phase
+        grad_phase = (grad_m * cache.real_layers).sum(axis=-1)  # [L, D]
+        grad_real = (phase.conj()[:, :, None] * grad_m).real
+        # phase = exp(-i angle / 2): dL/d angle = Re(conj(g) * (-i/2) * phase)
+        grad_angle = 0.5 * (grad_phase.conj() * phase).imag
+        src = plan.src.cpu().numpy()
+        grad_theta[..., 1] = grad_angle @ plan.zsign.cpu().numpy()[src]
+        grad_theta[-1, :, 1] = 0.0
+    inv = plan.inv.cpu().numpy()
+    grad_gates = _kron_backward(grad_real[:, inv], cache.gates, cache.partial)
+    g00, g01 = grad_gates[..., 0, 0], grad_gates[..., 0, 1]
+    g10, g11 = grad_gates[..., 1, 0], grad_gates[..., 1, 1]
+    # dRY/dtheta = 0.5 [[-s, -c], [c, -s]]
+    grad_theta[..., 0] = 0.5 * (cache.c * (g10 - g01) - cache.s * (g00 + g11))
+    return grad_theta
+
+
+class DenseQAA(torch.autograd.Function):
+    """``out = readout(x @ U(theta)^T) / ||x||^2`` with a fused, hand-written backward.
+
+    ``forward(x, theta, sq, plan, with_rz, z_readout)``: ``x [B, d]`` with no all-zero row,
+    ``theta [L, n, r]``, ``sq = (x * x).sum(1)`` (not differentiated through autograd: its
+    gradient is added here), ``plan`` the entangler plan, ``with_rz`` use the ``RZ`` angles,
+    ``z_readout`` Z expectations (else probabilities). The output has ``x``'s dtype.
+    """
+
+    @staticmethod
+    def forward(  # noqa: PLR0913
+        ctx: Any,
+        x: Tensor,
+        theta: Tensor,
+        sq: Tensor,
+        plan: CircuitPlan,
+        with_rz: bool,
+        z_readout: bool,
+    ) -> Tensor:
+        width = x.shape[1]
+        if _use_numpy(plan.num_qubits, with_rz):
+            theta_np = theta.detach().cpu().numpy().astype(np.float64)
+            u, cache = unitary_numpy(theta_np, plan, with_rz=with_rz, width=width)
+            w_np = np.concatenate((u.real, u.imag), axis=0).T if with_rz else u.T  # [d, D']
+            w = torch.from_numpy(np.ascontiguousarray(w_np, dtype=_NUMPY_DTYPE[x.dtype]))
+            w = w.to(x.device)
+            ctx.cache = cache
+        else:
+            # Larger U: build it with torch autograd on a detached copy of theta (kept in
+            # ctx), so the backward is one autograd.grad call on this small graph.
+            with torch.enable_grad():
+                leaf = theta.detach().to(x.dtype).requires_grad_(True)
+                gates = rotation_gates(leaf, with_rz=with_rz)
+                u_t = dense_unitary(gates, plan, columns=width)
+                w_graph = torch.cat((u_t.real, u_t.imag), dim=0).t() if with_rz else u_t.t()
+            w = w_graph.detach()
+            ctx.cache = (leaf, w_graph)
+        amps = x @ w  # [B, D']
+        dim = plan.zsign.shape[0]
+        zsign = plan.zsign.to(x.dtype)
+        if z_readout:
+            if with_rz:
+                zsign = torch.cat((zsign, zsign), dim=0)
+            # (Z^T @ (A^2)^T)^T runs faster than A^2 @ Z for the skinny Z.
+            out = (zsign.t() @ amps.square().t()).t().div_(sq[:, None])
+        else:
+            probs = amps.square()
+            if with_rz:
+                probs = probs[:, :dim] + probs[:, dim:]
+            out = probs.div_(sq[:, None])
+        ctx.save_for_backward(x, sq, amps, w, out, zsign)
+        ctx.plan = plan
+        ctx.with_rz = with_rz
+        ctx.z_readout = z_readout
+        ctx.theta_dtype = theta.dtype
+        return out
+
+    @staticmethod
+    def backward(  # type: ignore[override]
+        ctx: Any, grad: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
+        x, sq, amps, w, out, zsign = ctx.saved_tensors
+        need_x, need_theta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        scaled = grad / sq[:, None]
+        if ctx.z_readout:
+            grad_amps = (scaled @ (2.0 * zsign).t()).mul_(amps)
+        else:
+            g2 = 2.0 * scaled
+            if ctx.with_rz:
+                g2 = torch.cat((g2, g2), dim=1)
+            grad_amps = g2.mul_(amps)
+        grad_x = None
+        if need_x:
+            grad_sq = torch.linalg.vecdot(grad, out).div_(sq).neg_()
+            grad_x = torch.addcmul(grad_amps @ w.t(), x, grad_sq[:, None], value=2.0)
+        grad_theta = None
+        if need_theta:
+            grad_w = x.t() @ grad_amps  # [d, D']
+            if isinstance(ctx.cache, _UnitaryCache):
+                grad_np = grad_w.cpu().numpy().astype(np.float64)
+                dim = ctx.cache.real_layers.shape[-1]
+                if ctx.with_rz:
+                    grad_u = grad_np[:, :dim].T + 1j * grad_np[:, dim:].T
+                else:
+                    grad_u = grad_np.T
+                grad_theta_np = unitary_numpy_backward(grad_u, ctx.cache, ctx.plan)
+                grad_theta = torch.from_numpy(grad_theta_np)
+            else:
+                leaf, w_graph = ctx.cache
+                (grad_theta,) = torch.autograd.grad(w_graph, leaf, grad_w)
+            grad_theta = grad_theta.to(dtype=ctx.theta_dtype, device=x.device)
+        return grad_x, grad_theta, None, None, None, None
+
+
+def _use_numpy(num_qubits: int, with_rz: bool) -> bool:
+    """NumPy for matrices small enough that its BLAS stays single-threaded.
+
+    (A second thread pool next to torch's would oversubscribe the cores.)
+    """
+    return num_qubits <= (_NUMPY_MAX_QUBITS - 1 if with_rz else _NUMPY_MAX_QUBITS)
+
+
+_NUMPY_MAX_QUBITS = 6
+_NUMPY_DTYPE: dict[torch.dtype, type] = {torch.float32: np.float32, torch.float64: np.float64}

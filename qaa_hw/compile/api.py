@@ -43,9 +43,10 @@ from qaa_hw.circuits.ansatz import build_ansatz
 from qaa_hw.circuits.builder import ALPHA, build_qaa_circuit
 from qaa_hw.circuits.embedding import plan_embedding
 from qaa_hw.circuits.network import NetworkEmbedding
-from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.compile.compiled import CompiledAdapter, EmbeddingAngles
 from qaa_hw.compile.layout import Shape, device_shapes, placement_scores, usage_profile
+from qaa_hw.compile.linear import synthesize_ansatz
 from qaa_hw.compile.metrics import compute_metrics, esp
 from qaa_hw.compile.pipeline import Routed, merge_swaps, region_coupling_edges, route, translate
 from qaa_hw.compile.synthesis import candidate_orders, synthesize_network
@@ -157,11 +158,13 @@ def _ansatz_routings(
         return [(Routed(ansatz.copy(), tuple(range(n)), tuple(range(n)), 0), spec)]
     coupling = region_coupling_edges(n, shape.edges)
     routed = []
+    linear = synthesize_ansatz(spec, shape.edges, entangler_pairs(spec))
+    if linear is not None:
+        routed.append((_two_qubit_cost(linear.circuit), -1, linear))
     for s in seeds:
         r = route(ansatz, coupling, seed=s, trials=2)
         m = merge_swaps(r, zero_init=False)
-        routed.append((m.circuit.count_ops().get("cx", 0) + 3 * m.circuit.count_ops().get(
-            "swap", 0), s, r))
+        routed.append((_two_qubit_cost(m.circuit), s, r))
     routed.sort(key=lambda t: (t[0], t[1]))
     unique: list[tuple[Routed, QAASpec]] = []
     seen: set[tuple[int, ...]] = set()
@@ -170,6 +173,11 @@ def _ansatz_routings(
             seen.add(r.initial)
             unique.append((r, spec))
     return unique[:2]
+
+
+def _two_qubit_cost(circuit: QuantumCircuit) -> int:
+    ops = circuit.count_ops()
+    return int(ops.get("cx", 0) + 3 * ops.get("swap", 0))
 
 
 def _network_candidates(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -50,7 +51,7 @@ def synthesize_network(
     *,
     kept: Sequence[Iterable[int]] | None = None,
     max_depth: int = 10,
-    max_states: int = 200_000,
+    max_states: int = 20_000,
 ) -> list[NetOp]:
     """Greedy parity-network synthesis of the embedding tree on a coupling graph.
 
@@ -69,39 +70,61 @@ def synthesize_network(
     Raises:
         CompilationError: if the graph is disconnected or a term cannot be reached.
     """
-    n = num_wires
-    graph: nx.Graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(edges)
-    if n > 1 and not nx.is_connected(graph):
-        raise CompilationError(f"coupling graph on {n} wires is not connected")
-    arcs = [(a, b) for a, b in graph.edges] + [(b, a) for a, b in graph.edges]
-    arcs.sort()
-    distance = dict(nx.all_pairs_shortest_path_length(graph))
-    rows = [0] * n
+    ctx = _Context(num_wires, edges, max_depth, max_states)
+    rows = [0] * num_wires
     ops: list[NetOp] = []
-    for k in range(n):
+    for k in range(num_wires):
+        need = None if kept is None else {int(m) for m in kept[k]}
+        step, rows = ctx.variable(k, var_wire, rows, need)
+        ops.extend(step)
+    return ops
+
+
+class _Context:
+    """Graph data shared by the synthesis steps of one shape."""
+
+    def __init__(self, n: int, edges: Iterable[tuple[int, int]], max_depth: int,
+                 max_states: int) -> None:
+        graph: nx.Graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(edges)
+        if n > 1 and not nx.is_connected(graph):
+            raise CompilationError(f"coupling graph on {n} wires is not connected")
+        self.n = n
+        self.graph = graph
+        self.arcs = sorted([(a, b) for a, b in graph.edges] + [(b, a) for a, b in graph.edges])
+        self.distance = dict(nx.all_pairs_shortest_path_length(graph))
+        self.max_depth = max_depth
+        self.max_states = max_states
+
+    def variable(
+        self, k: int, var_wire: Sequence[int], rows: list[int], need: set[int] | None
+    ) -> tuple[list[NetOp], list[int]]:
+        """Operations preparing variable ``k`` on ``var_wire[k]``, and the new wire rows."""
+        rows = list(rows)
         w = var_wire[k]
-        need = set(range(1 << k)) if kept is None else {int(m) for m in kept[k]}
+        goals = set(range(1 << k)) if need is None else need
         # Gray-code bit priority: the variables nearest to w are the lowest bits.
-        by_distance = sorted(range(k), key=lambda j: (distance[w][var_wire[j]], -j))
+        by_distance = sorted(range(k), key=lambda j: (self.distance[w][var_wire[j]], -j))
         bit_of = [0] * k
         for rank, j in enumerate(by_distance):
             bit_of[j] = rank
 
-        def priority(mask: int, bit_of: Sequence[int] = bit_of) -> int:
+        def priority(mask: int) -> int:
             return _gray_rank(_remap(mask, bit_of))
 
+        ops: list[NetOp] = []
         visited: set[int] = set()
-        if rows[w] in need:
+        if rows[w] in goals:
             ops.append(("ry", k, w))
             visited.add(rows[w])
-        while len(visited) < len(need):
-            path = _search(rows, arcs, w, need - visited, priority, max_depth, max_states)
+        while len(visited) < len(goals):
+            path = _search(rows, self.arcs, w, goals - visited, priority, self.max_depth,
+                           self.max_states)
             if path is None:
                 raise CompilationError(
-                    f"embedding synthesis: no CNOT sequence of length <= {max_depth} reaches "
-                    f"a new Walsh term of variable {k} on wire {w}"
+                    f"embedding synthesis: no CNOT sequence of length <= {self.max_depth} "
+                    f"reaches a new Walsh term of variable {k} on wire {w}"
                 )
             for u, v in path:
                 ops.append(("cx", u, v))
@@ -109,7 +132,71 @@ def synthesize_network(
             ops.append(("ry", k, w))
             visited.add(rows[w])
         rows[w] |= 1 << k
-    return ops
+        return ops, rows
+
+
+def search_networks(
+    num_wires: int,
+    edges: Iterable[tuple[int, int]],
+    *,
+    keep: int = 3,
+    budget: int = 3000,
+) -> list[tuple[int, tuple[int, ...], list[NetOp]]]:
+    """Best variable-to-wire assignments for the greedy synthesiser (branch and bound).
+
+    Assignments are built variable by variable (the synthesis of variable ``k`` only depends
+    on where the earlier variables sit), cheapest child first; a branch is cut when its CNOTs
+    so far plus the ``2^j - 1`` toggles every later variable ``j`` needs cannot beat the
+    ``keep``-th best complete network. Wires equivalent under a graph automorphism are tried
+    once for the first variable. ``budget`` caps the synthesised variables (then the best
+    networks found so far are returned).
+
+    Returns:
+        Up to ``keep`` tuples ``(cnots, var_wire, ops)``, fewest CNOTs first.
+    """
+    from networkx.algorithms.isomorphism import GraphMatcher
+
+    n = num_wires
+    ctx = _Context(n, edges, max_depth=10, max_states=200_000)
+    orbit_of: dict[int, int] = {}
+    for auto in GraphMatcher(ctx.graph, ctx.graph).isomorphisms_iter():
+        for v, u in auto.items():
+            orbit_of[v] = min(orbit_of.get(v, v), u)
+    firsts = sorted({orbit_of.get(v, v) for v in range(n)})
+    tail = [sum((1 << j) - 1 for j in range(k, n)) for k in range(n + 1)]
+    found: list[tuple[int, tuple[int, ...], list[NetOp]]] = []
+    spent = 0
+
+    def bound() -> float:
+        return found[-1][0] if len(found) >= keep else math.inf
+
+    def dfs(prefix: list[int], rows: list[int], ops: list[NetOp], cost: int) -> None:
+        nonlocal spent
+        k = len(prefix)
+        if k == n:
+            found.append((cost, tuple(prefix), ops))
+            found.sort(key=lambda f: (f[0], f[1]))
+            del found[keep:]
+            return
+        candidates = firsts if k == 0 else [w for w in range(n) if w not in prefix]
+        children = []
+        for w in candidates:
+            if spent >= budget and found:
+                return
+            spent += 1
+            try:
+                step, new_rows = ctx.variable(k, [*prefix, w], rows, None)
+            except CompilationError:
+                continue
+            children.append((sum(1 for op in step if op[0] == "cx"), w, step, new_rows))
+        children.sort(key=lambda c: (c[0], c[1]))
+        for extra, w, step, new_rows in children:
+            if cost + extra + tail[k + 1] >= bound():
+                continue
+            dfs([*prefix, w], new_rows, [*ops, *step], cost + extra)
+
+    dfs([], [0] * n, [], 0)
+    return found
 
 
 def _search(
@@ -125,16 +212,16 @@ def _search(
     start = tuple(rows)
     parent: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]] | None] = {start: None}
     frontier = [start]
+    usable = [(u, v) for u, v in arcs if u != w]
     for _ in range(max_depth):
         found: list[tuple[int, ...]] = []
         nxt: list[tuple[int, ...]] = []
         for state in frontier:
-            for u, v in arcs:
-                if u == w or state[u] == 0:
+            for u, v in usable:
+                src = state[u]
+                if not src:
                     continue
-                new = list(state)
-                new[v] ^= state[u]
-                key = tuple(new)
+                key = (*state[:v], state[v] ^ src, *state[v + 1:])
                 if key in parent:
                     continue
                 parent[key] = (state, (u, v))

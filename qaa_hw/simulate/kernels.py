@@ -39,26 +39,7 @@ def zero_pauli_state(batch: int, k: int) -> tuple[torch.Tensor, list[int]]:
     return data, list(range(k - 1, -1, -1))
 
 
-def _matmul_axis(data: torch.Tensor, mat: torch.Tensor, pos: int, width: int) -> torch.Tensor:
-    """Contract ``mat`` (``[w, w]`` or per-batch ``[B, w, w]``) with axes ``pos..`` of size w."""
-    batch = data.shape[0]
-    shape = data.shape
-    hi = 1
-    for s in shape[1 : 1 + pos]:
-        hi *= s
-    lo = data[0].numel() // (hi * width)
-    if mat.dim() == 3:
-        out = torch.matmul(mat.unsqueeze(1), data.reshape(batch, hi, width, lo))
-    elif lo == 1:
-        out = data.reshape(-1, width) @ mat.T
-    elif lo <= 4 or lo >= 256:  # measured: einsum's strategy wins for thin or wide blocks
-        out = torch.einsum("ij,njl->nil", mat, data.reshape(batch * hi, width, lo))
-    else:
-        out = torch.matmul(mat, data.reshape(batch * hi, width, lo))
-    return out.reshape(shape)
-
-
-def apply_ptm(
+def apply_matrix(
     data: torch.Tensor,
     order: list[int],
     qubits: Sequence[int],
@@ -68,6 +49,9 @@ def apply_ptm(
 ) -> tuple[torch.Tensor, list[int]]:
     """Apply a Pauli transfer matrix on ``qubits`` (``qubits[0]`` least significant).
 
+    The operator's axes are moved to the end (one copy unless they are already there),
+    so every application is a single (batched) matrix product on contiguous memory.
+
     Args:
         data: ``[B, 4, ..., 4]`` Pauli vectors (or observables) in axis order ``order``.
         order: qubit of each axis.
@@ -76,54 +60,28 @@ def apply_ptm(
         adjoint: apply ``R^T`` (Heisenberg picture).
 
     Returns:
-        The new tensor and its axis order.
-    """
-    m = mat.transpose(-1, -2) if adjoint else mat
-    if len(qubits) == 1:
-        return _matmul_axis(data, m, order.index(qubits[0]), 4), order
-    q0, q1 = qubits
-    p0, p1 = order.index(q0), order.index(q1)
-    if p0 == p1 + 1:
-        return _matmul_axis(data, m, p1, 16), order
-    if p1 == p0 + 1:
-        swapped = m.reshape(*m.shape[:-2], 4, 4, 4, 4).transpose(-4, -3).transpose(-2, -1)
-        return _matmul_axis(data, swapped.reshape(m.shape), p0, 16), order
-    new_order = [q for q in order if q not in (q0, q1)] + [q1, q0]
-    perm = [0] + [1 + order.index(q) for q in new_order]
-    data = data.permute(perm).contiguous()
-    return _matmul_axis(data, m, len(new_order) - 2, 16), new_order
-
-
-def apply_rz(
-    data: torch.Tensor,
-    order: list[int],
-    qubit: int,
-    angle: torch.Tensor,
-    *,
-    adjoint: bool = False,
-) -> torch.Tensor:
-    """``rz(angle)`` on ``qubit``: rotates the X, Y components (angle scalar or ``[B]``).
-
-    Works in place on ``data`` unless autograd needs the graph (``data`` or ``angle``
-    requires grad), in which case a new tensor is returned.
+        The new (contiguous) tensor and its axis order.
     """
     batch = data.shape[0]
-    pos = order.index(qubit)
-    data = data.contiguous()  # the in-place update below must write into `data`
-    view = data.view(batch, 4**pos, 4, -1)
-    c, s = torch.cos(angle), torch.sin(angle)
-    if adjoint:
-        s = -s
-    if angle.dim() > 0:
-        c, s = c.reshape(-1, 1, 1), s.reshape(-1, 1, 1)
-    x, y = view[:, :, 1], view[:, :, 2]
-    if torch.is_grad_enabled() and (data.requires_grad or angle.requires_grad):
-        out = torch.stack((view[:, :, 0], c * x - s * y, s * x + c * y, view[:, :, 3]), dim=2)
-        return out.reshape(data.shape)
-    x0 = x.clone()
-    x.mul_(c).sub_(y * s)
-    y.mul_(c).add_(x0 * s)
-    return data
+    m = len(qubits)
+    width = 4**m
+    tail = list(reversed(qubits))  # most significant first, as in the matrix index
+    if order[-m:] == tail:
+        new_order = order
+    elif m == 2 and order[-2:] == list(qubits):  # same two axes, other order: swap the matrix
+        mat = mat.reshape(*mat.shape[:-2], 4, 4, 4, 4).transpose(-4, -3).transpose(-2, -1)
+        mat = mat.reshape(*mat.shape[:-4], 16, 16)
+        new_order = order
+    else:
+        new_order = [q for q in order if q not in qubits] + tail
+        perm = [0] + [1 + order.index(q) for q in new_order]
+        data = data.permute(perm)
+    op = mat if adjoint else mat.transpose(-1, -2)
+    if mat.dim() == 2:
+        out = data.reshape(-1, width) @ op
+    else:
+        out = torch.bmm(data.reshape(batch, -1, width), op)
+    return out.reshape((batch,) + (4,) * len(order)), new_order
 
 
 def canonical(data: torch.Tensor, order: list[int]) -> torch.Tensor:
@@ -162,6 +120,36 @@ def operator_to_pauli(op: torch.Tensor) -> torch.Tensor:
     for _ in range(m):  # contract the leading (row, col) pair, append its Pauli index
         t = (t.reshape(batch, 4, -1).transpose(1, 2) @ dual).reshape(batch, -1)
     return t.real.reshape((batch,) + (4,) * m).contiguous()
+
+
+def z_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
+    """``Z`` on each measured qubit as Pauli vectors ``[n, 4, ..., 4]`` (canonical order)."""
+    obs = torch.zeros((len(final_local),) + (4,) * k, dtype=torch.float64)
+    for i, q in enumerate(final_local):
+        index = [i] + [0] * k
+        index[1 + k - 1 - q] = 3
+        obs[tuple(index)] = 1.0
+    return obs
+
+
+def projector_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
+    """``|b><b|`` on the measured qubits (identity elsewhere) for every bitstring b.
+
+    ``|b><b| = 2^-n prod_i (I + (-1)^{b_i} Z_i)``: coefficient ``2^-n (-1)^{|b & S|}`` on the
+    Pauli with Z on the subset S of measured qubits. Returns ``[2^n, 4, ..., 4]``.
+    """
+    n = len(final_local)
+    b = torch.arange(1 << n)
+    parity = torch.zeros(1 << n, 1 << n, dtype=torch.long)
+    for i in range(n):
+        parity ^= ((b[:, None] >> i) & 1) & ((b[None, :] >> i) & 1)
+    table = (1 - 2 * parity).to(torch.float64) / (1 << n)  # [bitstring, Z-subset]
+    obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
+    index: list[torch.Tensor] = [b[:, None]] + [torch.zeros(1, 1, dtype=torch.long)] * k
+    for i, q in enumerate(final_local):
+        index[1 + k - 1 - q] = (3 * ((b >> i) & 1))[None, :]
+    obs[tuple(index)] = table
+    return obs
 
 
 def select_qubits(vec: torch.Tensor, keep: Sequence[int], k: int) -> torch.Tensor:

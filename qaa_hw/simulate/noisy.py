@@ -52,7 +52,7 @@ import torch
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate import kernels as K
-from qaa_hw.simulate.program import GateOp, Program, RotStep, Step, build_program, fuse
+from qaa_hw.simulate.program import Block, GateOp, Program, build_program, compile_steps
 
 logger = logging.getLogger(__name__)
 
@@ -141,17 +141,15 @@ def default_embedding_angles(compiled: CompiledAdapter) -> AnglesFn:
 def run_steps(
     data: torch.Tensor,
     order: list[int],
-    steps: tuple[Step, ...],
+    steps: tuple[Block, ...],
     values: Values,
     *,
     adjoint: bool = False,
 ) -> tuple[torch.Tensor, list[int]]:
-    """Apply fused steps to Pauli vectors (reversed and transposed when ``adjoint``)."""
-    for step in reversed(steps) if adjoint else steps:
-        if isinstance(step, RotStep):
-            data = K.apply_rz(data, order, step.qubit, step.angle(values), adjoint=adjoint)
-        else:
-            data, order = K.apply_ptm(data, order, step.qubits, step.ptm, adjoint=adjoint)
+    """Apply blocks to Pauli vectors (reversed and transposed when ``adjoint``)."""
+    for block in reversed(steps) if adjoint else steps:
+        data, order = K.apply_matrix(data, order, block.qubits, block.matrix(values),
+                                     adjoint=adjoint)
     return data, order
 
 
@@ -168,36 +166,6 @@ def run_statevector(ops: tuple[GateOp, ...], values: Values, batch: int, k: int)
         phase = torch.cat((torch.exp(-1j * half), torch.exp(1j * half)), dim=2)
         psi = (psi.reshape(batch, -1, 2, 1 << q) * phase).reshape(batch, -1)
     return psi
-
-
-def z_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
-    """``Z`` on each measured qubit as Pauli vectors ``[n, 4, ..., 4]`` (canonical order)."""
-    obs = torch.zeros((len(final_local),) + (4,) * k, dtype=torch.float64)
-    for i, q in enumerate(final_local):
-        index = [i] + [0] * k
-        index[1 + k - 1 - q] = 3
-        obs[tuple(index)] = 1.0
-    return obs
-
-
-def projector_observables(final_local: tuple[int, ...], k: int) -> torch.Tensor:
-    """``|b><b|`` on the measured qubits (identity elsewhere) for every bitstring b.
-
-    ``|b><b| = 2^-n prod_i (I + (-1)^{b_i} Z_i)``: coefficient ``2^-n (-1)^{|b & S|}`` on the
-    Pauli with Z on the subset S of measured qubits. Returns ``[2^n, 4, ..., 4]``.
-    """
-    n = len(final_local)
-    b = torch.arange(1 << n)
-    parity = torch.zeros(1 << n, 1 << n, dtype=torch.long)
-    for i in range(n):
-        parity ^= ((b[:, None] >> i) & 1) & ((b[None, :] >> i) & 1)
-    table = (1 - 2 * parity).to(torch.float64) / (1 << n)  # [bitstring, Z-subset]
-    obs = torch.zeros((1 << n,) + (4,) * k, dtype=torch.float64)
-    index: list[torch.Tensor] = [b[:, None]] + [torch.zeros(1, 1, dtype=torch.long)] * k
-    for i, q in enumerate(final_local):
-        index[1 + k - 1 - q] = (3 * ((b >> i) & 1))[None, :]
-    obs[tuple(index)] = table
-    return obs
 
 
 class _Base:
@@ -221,7 +189,7 @@ class _Base:
         return {"alpha": alpha, "theta": theta}
 
     def _pauli_states(
-        self, xs: torch.Tensor, steps: tuple[Step, ...], theta: torch.Tensor = _EMPTY
+        self, xs: torch.Tensor, steps: tuple[Block, ...], theta: torch.Tensor = _EMPTY
     ) -> torch.Tensor:
         """Canonical Pauli vectors ``[B, 4, ..., 4]`` after ``steps`` from ``|0...0>``."""
         k = self.program.num_qubits
@@ -260,7 +228,7 @@ class DensityMatrixEngine(_Base):
         embedding_angles: AnglesFn | None = None,
     ) -> None:
         super().__init__(compiled, noisy=noisy, angles=embedding_angles)
-        self._steps = fuse(self.program.ops)
+        self._steps = compile_steps(self.program.ops)
 
     def run(self, x: Any, theta: Any, *, density_matrices: bool = False) -> NoisyResult:
         """Simulate a batch ``x [B, <=2^n]`` (or one vector) with trainable values ``theta``."""
@@ -323,8 +291,8 @@ class FastNoisyEngine(_Base):
         super().__init__(compiled, noisy=noisy, angles=embedding_angles)
         self.prep_noise: PrepNoise = prep_noise
         prog = self.program
-        self._prep_steps = fuse(prog.prep)
-        self._ansatz_steps = fuse(prog.ansatz)
+        self._prep_steps = compile_steps(prog.prep)
+        self._ansatz_steps = compile_steps(prog.ansatz)
         self._rng = np.random.default_rng(seed)
         self._sites: torch.Tensor | None = None
         self.embedding_map = self._detect_embedding()
@@ -344,9 +312,9 @@ class FastNoisyEngine(_Base):
         k = prog.num_qubits
         th = prepare_theta(theta, prog.num_theta)
         if readout == "z":
-            obs = z_observables(prog.final_local, k)
+            obs = K.z_observables(prog.final_local, k)
         else:
-            obs = projector_observables(prog.final_local, k)
+            obs = K.projector_observables(prog.final_local, k)
         order = list(range(k - 1, -1, -1))
         values: Values = {"theta": th, "alpha": _EMPTY}
         out, out_order = run_steps(obs, order, self._ansatz_steps, values, adjoint=True)

@@ -13,10 +13,12 @@
 * each gate carries the Pauli transfer matrix of the noise Aer applies after it
   (:mod:`qaa_hw.simulate.channels`).
 
-:func:`fuse` then turns the ops into steps: constant gates (with their noise) are multiplied
-into one Pauli transfer matrix per two-qubit gate (one-qubit gates are folded into a
-neighbouring two-qubit gate when the order on their wire allows it), and each parameterised
-``rz`` stays a separate rotation step, evaluated per input.
+:func:`compile_steps` then turns the ops into :class:`Block` s: constant gates (with their
+noise) are multiplied into one Pauli transfer matrix per two-qubit gate (one-qubit gates are
+folded into a neighbouring two-qubit gate when the order on their wire allows it,
+:func:`fuse`), and each parameterised ``rz`` is folded into the next (or previous) block on
+its wire as a rotation evaluated per input. The engines apply about one ``16 x 16`` matrix
+per native two-qubit gate.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Program:
 
     Attributes:
         physical_qubits: the active qubits; local index ``i`` is ``physical_qubits[i]``.
-        ops: every gate in circuit order.
+        ops: every gate, in an order that keeps each wire's order.
         split: number of ops before the ``qaa:ansatz`` barrier. Without a barrier, the
             gates are reordered (wire order kept) so that the smallest set closed under
             wire dependencies that holds every ``alpha`` gate comes first.
@@ -91,7 +93,7 @@ class Program:
             ``readout[i, b, m] = P(m | b)``.
         num_alpha: length of the ``alpha`` parameter vector (embedding angles).
         num_theta: length of ``theta``.
-        noisy: whether channels were attached.
+        noisy: whether any noise channel is attached.
     """
 
     physical_qubits: tuple[int, ...]
@@ -144,9 +146,7 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
     circuit = compiled.circuit
     active = compiled.active_qubits
     local = {p: i for i, p in enumerate(active)}
-    channels: NoiseChannels | None = (
-        device_channels(compiled.device, active) if noisy else None
-    )
+    channels: NoiseChannels | None = device_channels(compiled.device, active) if noisy else None
     ops: list[GateOp] = []
     split: int | None = None
     sizes = {PREP_PARAMETER: 0, ANSATZ_PARAMETER: 0}
@@ -290,8 +290,6 @@ def _affine(expr: object) -> tuple[object, float, float]:
     return p, c0, c1
 
 
-
-
 # ------------------------------------------------------------------------------- fusion
 def _paulis(m: int) -> torch.Tensor:
     """The ``4^m`` Pauli matrices, index ``4 * p(q1) + p(q0)`` (``kron(sigma_p1, sigma_p0)``)."""
@@ -311,6 +309,19 @@ def unitary_ptm(u: torch.Tensor) -> torch.Tensor:
     paulis = _paulis(d.bit_length() - 1)
     conj = u @ paulis @ u.conj().T
     return (torch.einsum("iab,jba->ij", paulis, conj).real / d).contiguous()
+
+
+def rotation_ptm(angle: torch.Tensor) -> torch.Tensor:
+    """PTM of ``rz(angle)``: ``[4, 4]``, or ``[B, 4, 4]`` for an angle of shape ``[B]``."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones_like(c), torch.zeros_like(c)
+    rows = [
+        torch.stack((one, zero, zero, zero), -1),
+        torch.stack((zero, c, -s, zero), -1),
+        torch.stack((zero, s, c, zero), -1),
+        torch.stack((zero, zero, zero, one), -1),
+    ]
+    return torch.stack(rows, -2)
 
 
 @dataclass(frozen=True)
@@ -339,6 +350,37 @@ class RotStep:
 Step = MatStep | RotStep
 
 
+@dataclass(frozen=True)
+class Block:
+    """One matrix application: a constant channel with rz rotations folded in.
+
+    The block's matrix is ``post[-1] ... post[0] @ ptm @ pre[-1] ... pre[0]`` (rotations
+    lifted to the block's qubits); it is per input (``[B, 4^m, 4^m]``) when a rotation
+    angle depends on the batched ``alpha``.
+
+    Attributes:
+        qubits: one or two local qubits (``qubits[0]`` least significant).
+        ptm: the constant part.
+        pre: ``(position, rotation)`` applied before ``ptm``, in order.
+        post: ``(position, rotation)`` applied after ``ptm``, in order.
+    """
+
+    qubits: tuple[int, ...]
+    ptm: torch.Tensor = field(compare=False)
+    pre: tuple[tuple[int, RotStep], ...] = ()
+    post: tuple[tuple[int, RotStep], ...] = ()
+
+    def matrix(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The block's PTM for these parameter values."""
+        m = len(self.qubits)
+        out = self.ptm
+        for pos, rot in self.pre:
+            out = out @ _lift(rotation_ptm(rot.angle(values)), pos, m)
+        for pos, rot in self.post:
+            out = _lift(rotation_ptm(rot.angle(values)), pos, m) @ out
+        return out
+
+
 @dataclass
 class _Open:
     qubits: tuple[int, ...]
@@ -346,10 +388,16 @@ class _Open:
 
 
 def _lift(ptm: torch.Tensor, pos: int, m: int) -> torch.Tensor:
+    """A one-qubit PTM (``[4, 4]`` or ``[B, 4, 4]``) on position ``pos`` of an m-qubit block."""
     if m == 1:
         return ptm
     eye = torch.eye(4, dtype=ptm.dtype)
-    return torch.kron(eye, ptm) if pos == 0 else torch.kron(ptm, eye)
+    lead = ptm.shape[:-2]
+    if pos == 0:  # kron(I, R): out[a, b, c, d] = I[a, c] R[b, d]
+        out = eye[:, None, :, None] * ptm[..., None, :, None, :]
+    else:  # kron(R, I): out[a, b, c, d] = R[a, c] I[b, d]
+        out = ptm[..., :, None, :, None] * eye[:, None, :]
+    return out.reshape(*lead, 16, 16)
 
 
 def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
@@ -408,3 +456,40 @@ def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
             total = mat @ total
         out.append(MatStep(step.qubits, total.contiguous()))
     return tuple(out)
+
+
+def compile_steps(ops: Sequence[GateOp]) -> tuple[Block, ...]:
+    """:func:`fuse`, then fold every rotation into a neighbouring block on its wire.
+
+    A rotation joins the next block on its qubit (applied before it) or, failing that, the
+    previous one (applied after it); rotations on a qubit without any block get an identity
+    block. Only steps on other qubits are crossed, so the circuit is unchanged.
+    """
+    qubits: list[tuple[int, ...]] = []
+    ptms: list[torch.Tensor] = []
+    pre: list[list[tuple[int, RotStep]]] = []
+    post: list[list[tuple[int, RotStep]]] = []
+    last: dict[int, int] = {}
+    waiting: dict[int, list[RotStep]] = {}
+    for step in fuse(ops):
+        if isinstance(step, RotStep):
+            waiting.setdefault(step.qubit, []).append(step)
+            continue
+        qubits.append(step.qubits)
+        ptms.append(step.ptm)
+        pre.append([(step.qubits.index(q), r) for q in step.qubits for r in waiting.pop(q, [])])
+        post.append([])
+        for q in step.qubits:
+            last[q] = len(qubits) - 1
+    for q, rots in sorted(waiting.items()):
+        if q in last:  # nothing touches q after its last block: rotate after it
+            post[last[q]] += [(qubits[last[q]].index(q), r) for r in rots]
+        else:
+            qubits.append((q,))
+            ptms.append(torch.eye(4, dtype=torch.float64))
+            pre.append([(0, r) for r in rots])
+            post.append([])
+    return tuple(
+        Block(qs, ptm, tuple(before), tuple(after))
+        for qs, ptm, before, after in zip(qubits, ptms, pre, post, strict=True)
+    )

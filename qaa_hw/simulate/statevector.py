@@ -109,11 +109,15 @@ def _uses_complex(spec: QAASpec) -> bool:
 
 
 def choose_method(spec: QAASpec, batch: int, width: int) -> Literal["dense", "layered"]:
-    """The faster exact strategy for a call, from a FLOP model calibrated on a 2-core CPU.
+    """The faster exact strategy for one call, from a cost model fitted on a 2-core CPU.
 
-    ``dense`` costs ``~6 B d 2^n`` (x2 for complex) plus ``~6 (L-1) 8^n`` to build U;
-    ``layered`` costs ``~6 B 2^n L (2^k + 2^(n-k))`` (x4 for complex) but its small matmuls
-    and gathers run at a lower rate, weighted here by a factor 4.
+    Costs in seconds at ``_PEAK_FLOPS`` (complex products count 4 real ones):
+
+    * ``dense``: ``6 B d 2^n`` (one matmul forward, two backward; doubled for complex
+      circuits) plus ``6 (L-1) 8^n`` to build ``U`` (for n > 6) and a fixed overhead;
+    * ``layered``: ``6 B 2^n L (2^k + 2^(n-k))`` plus ``(8 L + 6)`` memory passes over the
+      ``[2^n, B]`` state (``_PASS_FLOPS`` each per element), slowed by ``_LAYERED_PENALTY``
+      (small matmuls), plus a fixed overhead per layer.
 
     Args:
         spec: the circuit specification.
@@ -124,13 +128,26 @@ def choose_method(spec: QAASpec, batch: int, width: int) -> Literal["dense", "la
         ``"dense"`` or ``"layered"``.
     """
     n, num_layers, dim = spec.num_qubits, spec.num_layers, spec.dim
-    if n <= 4:
-        return "dense"
+    is_complex = _uses_complex(spec)
+    parts = 2.0 if is_complex else 1.0
+    cplx = 4.0 if is_complex else 1.0
+    dense = 6.0 * batch * width * dim * parts
+    if n > 6:
+        dense += 6.0 * (num_layers - 1) * dim**3 * cplx
+    dense = dense / _PEAK_FLOPS + _DENSE_OVERHEAD_S
     k = n // 2
-    factor = 2.0 if _uses_complex(spec) else 1.0
-    dense = factor * 6.0 * batch * width * dim + 6.0 * (num_layers - 1) * dim**3 * factor**2
-    layered = 4.0 * factor**2 * 6.0 * batch * dim * num_layers * ((1 << k) + (dim >> k))
+    flops = 6.0 * batch * dim * num_layers * ((1 << k) + (dim >> k)) * cplx
+    passes = (8.0 * num_layers + 6.0) * batch * dim * parts * _PASS_FLOPS
+    layered = _LAYERED_PENALTY * (flops + passes) / _PEAK_FLOPS
+    layered += _LAYERED_OVERHEAD_S * num_layers
     return "dense" if dense <= layered else "layered"
+
+
+_PEAK_FLOPS = 150e9  # sgemm FLOP/s of the reference machine
+_PASS_FLOPS = 34.0  # one read+write pass over an element, in sgemm-FLOP equivalents
+_LAYERED_PENALTY = 1.7
+_DENSE_OVERHEAD_S = 4e-4
+_LAYERED_OVERHEAD_S = 2.5e-4
 
 
 def _check_inputs(spec: QAASpec, x: Tensor, theta: Tensor) -> None:
@@ -143,8 +160,7 @@ def _check_inputs(spec: QAASpec, x: Tensor, theta: Tensor) -> None:
         raise SimulationError("x must have at least one dimension (the feature axis)")
     if x.shape[-1] > spec.dim or x.shape[-1] < 1:
         raise SimulationError(
-            f"x has {x.shape[-1]} features; a {spec.num_qubits}-qubit embedding takes "
-            f"1..{spec.dim}"
+            f"x has {x.shape[-1]} features; a {spec.num_qubits}-qubit embedding takes 1..{spec.dim}"
         )
     if tuple(theta.shape) != spec.parameter_shape:
         raise SimulationError(
@@ -187,16 +203,16 @@ def qaa_unitary(
 
 def _zero_rows_as_ground(rows: Tensor, sq: Tensor) -> Tensor | None:
     """``rows`` with every all-zero row replaced by ``e_0``, or ``None`` if there is none."""
-    zero = sq == 0
-    if not bool(zero.any()):
+    if bool(sq.all()):
         return None
+    zero = sq == 0
     fix = zero.to(rows.dtype)[:, None]
     return torch.cat((rows[:, :1] + fix, rows[:, 1:]), dim=1)
 
 
 def _simulate_dense(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan) -> Tensor:
     with torch.no_grad():
-        sq = (x * x).sum(dim=1)
+        sq = torch.linalg.vecdot(x, x)
     fixed = _zero_rows_as_ground(x, sq)
     if fixed is not None:
         return _simulate_dense(spec, fixed, theta, plan)
@@ -216,17 +232,14 @@ def _simulate_layered(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan
     z_mode = spec.readout == "z"
     state = apply_layers(state, gates, plan, low_qubits=spec.num_qubits // 2, last_perm=not z_mode)
     if z_mode:
-        zsign_t = plan.zsign_before_perm.to(x.dtype).t().contiguous()  # [n, D]
+        zsign_t = plan.constant("zsign_before_perm_t", x.dtype)  # [n, D]
         if complex_path:
             parts = torch.view_as_real(state).reshape(spec.dim, -1)  # [D, 2B]
             z = squared_matmul(parts, zsign_t, weights_left=True).unflatten(1, (-1, 2)).sum(-1)
         else:
             z = squared_matmul(state, zsign_t, weights_left=True)
         return (z / sq).t()
-    if complex_path:
-        probs = torch.view_as_real(state).square().sum(-1)
-    else:
-        probs = state.square()
+    probs = torch.view_as_real(state).square().sum(-1) if complex_path else state.square()
     return (probs / sq).t().contiguous()
 
 
@@ -304,9 +317,7 @@ class QAACircuit(nn.Module):
         if not math.isfinite(init_scale) or init_scale < 0:
             raise SimulationError(f"init_scale={init_scale!r} is not valid; accepted: >= 0")
         if method not in METHODS:
-            raise SimulationError(
-                f"method={method!r} is not valid; accepted: {', '.join(METHODS)}"
-            )
+            raise SimulationError(f"method={method!r} is not valid; accepted: {', '.join(METHODS)}")
         self.spec = spec
         self.pairs = resolve_pairs(spec, pairs)
         self.method: Method = method

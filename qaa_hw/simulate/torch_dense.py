@@ -53,7 +53,9 @@ def _kron_forward(gates: Array) -> list[Array]:
     for q in range(1, gates.shape[1]):
         g, k = gates[:, q], out[-1]
         size = k.shape[-1]
-        out.append((g[:, :, None, :, None] * k[:, None, :, None, :]).reshape(-1, 2 * size, 2 * size))
+        out.append(
+            (g[:, :, None, :, None] * k[:, None, :, None, :]).reshape(-1, 2 * size, 2 * size)
+        )
     return out
 
 
@@ -91,14 +93,13 @@ def unitary_numpy(
     c, s = np.cos(half), np.sin(half)
     gates = np.stack((c, -s, s, c), axis=-1).reshape(*c.shape, 2, 2)
     partial = _kron_forward(gates)
-    src = plan.src.cpu().numpy()
+    src, _, zsign_src = plan.constant("numpy", torch.float64)
     real_layers = partial[-1][:, src]  # P K_l
     phase = None
     layers = real_layers
     if with_rz:
         phi = theta[..., 1].copy()
         phi[-1] = 0.0
-        zsign_src = plan.zsign.cpu().numpy()[src]  # [D, n]
         phase = np.exp(-0.5j * (phi @ zsign_src.T))  # [L, D]: P diag(Phi) = diag(Phi[src]) P
         layers = phase[:, :, None] * real_layers
     prefix = [layers[0][:, :width]]
@@ -135,10 +136,9 @@ def unitary_numpy_backward(grad_u: Array, cache: _UnitaryCache, plan: CircuitPla
         grad_real = (phase.conj()[:, :, None] * grad_m).real
         # phase = exp(-i angle / 2): dL/d angle = Re(conj(g) * (-i/2) * phase)
         grad_angle = 0.5 * (grad_phase.conj() * phase).imag
-        src = plan.src.cpu().numpy()
-        grad_theta[..., 1] = grad_angle @ plan.zsign.cpu().numpy()[src]
+        grad_theta[..., 1] = grad_angle @ plan.constant("numpy", torch.float64)[2]
         grad_theta[-1, :, 1] = 0.0
-    inv = plan.inv.cpu().numpy()
+    inv = plan.constant("numpy", torch.float64)[1]
     grad_gates = _kron_backward(grad_real[:, inv], cache.gates, cache.partial)
     g00, g01 = grad_gates[..., 0, 0], grad_gates[..., 0, 1]
     g10, g11 = grad_gates[..., 1, 0], grad_gates[..., 1, 1]
@@ -157,7 +157,7 @@ class DenseQAA(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # noqa: PLR0913
+    def forward(
         ctx: Any,
         x: Tensor,
         theta: Tensor,
@@ -186,18 +186,16 @@ class DenseQAA(torch.autograd.Function):
             ctx.cache = (leaf, w_graph)
         amps = x @ w  # [B, D']
         dim = plan.zsign.shape[0]
-        zsign = plan.zsign.to(x.dtype)
         if z_readout:
-            if with_rz:
-                zsign = torch.cat((zsign, zsign), dim=0)
+            zsign_t = plan.constant("zsign2" if with_rz else "zsign", x.dtype).t()
             # (Z^T @ (A^2)^T)^T runs faster than A^2 @ Z for the skinny Z.
-            out = (zsign.t() @ amps.square().t()).t().div_(sq[:, None])
+            out = torch.mm(zsign_t, amps.square().t()).t().div_(sq[:, None])
         else:
             probs = amps.square()
             if with_rz:
                 probs = probs[:, :dim] + probs[:, dim:]
             out = probs.div_(sq[:, None])
-        ctx.save_for_backward(x, sq, amps, w, out, zsign)
+        ctx.save_for_backward(x, sq, amps, w, out)
         ctx.plan = plan
         ctx.with_rz = with_rz
         ctx.z_readout = z_readout
@@ -205,14 +203,15 @@ class DenseQAA(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(  # type: ignore[override]
+    def backward(
         ctx: Any, grad: Tensor
     ) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
-        x, sq, amps, w, out, zsign = ctx.saved_tensors
+        x, sq, amps, w, out = ctx.saved_tensors
         need_x, need_theta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         scaled = grad / sq[:, None]
         if ctx.z_readout:
-            grad_amps = (scaled @ (2.0 * zsign).t()).mul_(amps)
+            two_zt = ctx.plan.constant("two_zsign2_t" if ctx.with_rz else "two_zsign_t", x.dtype)
+            grad_amps = torch.mm(scaled, two_zt).mul_(amps)
         else:
             g2 = 2.0 * scaled
             if ctx.with_rz:
@@ -220,23 +219,23 @@ class DenseQAA(torch.autograd.Function):
             grad_amps = g2.mul_(amps)
         grad_x = None
         if need_x:
-            grad_sq = torch.linalg.vecdot(grad, out).div_(sq).neg_()
-            grad_x = torch.addcmul(grad_amps @ w.t(), x, grad_sq[:, None], value=2.0)
+            # d(out)/d(sq) = -out / sq: the normalisation's share of the gradient.
+            grad_sq = torch.linalg.vecdot(scaled, out)[:, None]
+            grad_x = torch.addcmul(torch.mm(grad_amps, w.t()), x, grad_sq, value=-2.0)
         grad_theta = None
         if need_theta:
             grad_w = x.t() @ grad_amps  # [d, D']
             if isinstance(ctx.cache, _UnitaryCache):
                 grad_np = grad_w.cpu().numpy().astype(np.float64)
                 dim = ctx.cache.real_layers.shape[-1]
-                if ctx.with_rz:
-                    grad_u = grad_np[:, :dim].T + 1j * grad_np[:, dim:].T
-                else:
-                    grad_u = grad_np.T
+                re, im = grad_np[:, :dim].T, grad_np[:, dim:].T
+                grad_u = re + 1j * im if ctx.with_rz else grad_np.T
                 grad_theta_np = unitary_numpy_backward(grad_u, ctx.cache, ctx.plan)
                 grad_theta = torch.from_numpy(grad_theta_np)
             else:
                 leaf, w_graph = ctx.cache
-                (grad_theta,) = torch.autograd.grad(w_graph, leaf, grad_w)
+                # retain: the outer graph may be walked again (e.g. retain_graph=True)
+                (grad_theta,) = torch.autograd.grad(w_graph, leaf, grad_w, retain_graph=True)
             grad_theta = grad_theta.to(dtype=ctx.theta_dtype, device=x.device)
         return grad_x, grad_theta, None, None, None, None
 

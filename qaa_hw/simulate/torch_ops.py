@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -42,6 +42,39 @@ class CircuitPlan:
     inv: Tensor
     zsign: Tensor
     zsign_before_perm: Tensor
+    _derived: dict[tuple[str, torch.dtype], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def constant(self, name: str, dtype: torch.dtype) -> Any:
+        """A derived constant, computed once per ``(name, dtype)`` and cached.
+
+        Names: ``"zsign"`` and ``"zsign_t"`` (``[n, D]``), ``"zsign2"`` (``[2D, n]``, the
+        Z signs of stacked real and imaginary parts), ``"two_zsign_t"`` / ``"two_zsign2_t"``
+        (``2 Z^T``), ``"zsign_before_perm_t"`` (``[n, D]``); ``"numpy"`` (dtype ignored):
+        ``(src, inv, zsign[src])`` as NumPy arrays.
+        """
+        key = (name, dtype)
+        if key not in self._derived:
+            self._derived[key] = self._make(name, dtype)
+        return self._derived[key]
+
+    def _make(self, name: str, dtype: torch.dtype) -> Any:
+        if name == "numpy":
+            src = self.src.cpu().numpy()
+            return src, self.inv.cpu().numpy(), self.zsign.cpu().numpy()[src]
+        z = self.zsign.to(dtype)
+        table = {
+            "zsign": lambda: z,
+            "zsign_t": lambda: z.t().contiguous(),
+            "zsign2": lambda: torch.cat((z, z), dim=0),
+            "two_zsign_t": lambda: (2.0 * z).t().contiguous(),
+            "two_zsign2_t": lambda: (2.0 * torch.cat((z, z), dim=0)).t().contiguous(),
+            "zsign_before_perm_t": lambda: self.zsign_before_perm.to(dtype).t().contiguous(),
+        }
+        if name not in table:
+            raise KeyError(f"unknown plan constant {name!r}; known: {', '.join(table)}")
+        return table[name]()
 
 
 def cnot_layer_permutation(num_qubits: int, pairs: Sequence[tuple[int, int]]) -> list[int]:

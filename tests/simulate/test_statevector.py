@@ -12,6 +12,7 @@ from qiskit.quantum_info import Pauli, Statevector
 
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.simulate import torch_dense
 from qaa_hw.simulate.statevector import (
     QAACircuit,
     choose_method,
@@ -22,7 +23,9 @@ from qaa_hw.simulate.statevector import (
 METHODS = ("dense", "layered")
 
 
-def _qiskit_circuit(spec: QAASpec, theta: np.ndarray, pairs: list[tuple[int, int]]) -> QuantumCircuit:
+def _qiskit_circuit(
+    spec: QAASpec, theta: np.ndarray, pairs: list[tuple[int, int]]
+) -> QuantumCircuit:
     qc = QuantumCircuit(spec.num_qubits)
     for layer in range(spec.num_layers):
         for q in range(spec.num_qubits):
@@ -61,7 +64,9 @@ def _random_case(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, width, generator=g, dtype=torch.float64)
-    theta = torch.rand(spec.parameter_shape, generator=g, dtype=torch.float64) * 4 * np.pi - 2 * np.pi
+    theta = (
+        torch.rand(spec.parameter_shape, generator=g, dtype=torch.float64) * 4 * np.pi - 2 * np.pi
+    )
     return x, theta
 
 
@@ -96,7 +101,14 @@ def test_explicit_pairs_and_native_spec(method: str, rot: str) -> None:
     ref = _qiskit_readout(spec, x.numpy(), theta.numpy(), pairs)
     out = simulate_qaa(spec, x, theta, pairs=pairs, method=method)  # type: ignore[arg-type]
     np.testing.assert_allclose(out.numpy(), ref, atol=1e-6, rtol=0)
-    native = QAASpec(num_qubits=4, num_layers=2, rotations=rot, entangler="native", readout="probs", native_pairs=tuple(pairs))  # type: ignore[arg-type]
+    native = QAASpec(
+        num_qubits=4,
+        num_layers=2,
+        rotations=rot,
+        entangler="native",
+        readout="probs",
+        native_pairs=tuple(pairs),
+    )  # type: ignore[arg-type]
     np.testing.assert_allclose(simulate_qaa(native, x, theta).numpy(), ref, atol=1e-6, rtol=0)
     with pytest.raises(ConfigError, match="native"):
         simulate_qaa(spec, x, theta)
@@ -128,17 +140,22 @@ def test_unitary_matches_qiskit_operator() -> None:
     np.testing.assert_allclose(qaa_unitary(ry, theta[..., :1]).numpy(), ref_ry, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", [*METHODS, "dense-torch-build"])
 @pytest.mark.parametrize(
     ("n", "layers", "rot", "readout"),
     [(3, 2, "ry", "z"), (4, 2, "ry_rz", "z"), (3, 2, "ry_rz", "probs"), (5, 1, "ry", "probs")],
 )
 def test_theta_gradient_matches_parameter_shift(
-    method: str, n: int, layers: int, rot: str, readout: str
+    method: str, n: int, layers: int, rot: str, readout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if method == "dense-torch-build":  # the U(theta) build used for larger registers
+        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
+        method = "dense"
     spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, readout=readout)  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, spec.dim - 1, seed=11 * n)
-    weights = torch.randn(3, spec.output_dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    weights = torch.randn(
+        3, spec.output_dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
     theta_var = theta.clone().requires_grad_(True)
     loss = (simulate_qaa(spec, x, theta_var, method=method) * weights).sum()  # type: ignore[arg-type]
     (grad,) = torch.autograd.grad(loss, theta_var)
@@ -156,9 +173,16 @@ def test_theta_gradient_matches_parameter_shift(
     np.testing.assert_allclose(grad.numpy(), ref, atol=1e-8)
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize(("rot", "readout", "width"), [("ry", "z", 7), ("ry_rz", "probs", 8), ("ry_rz", "z", 5)])
-def test_input_gradient_gradcheck(method: str, rot: str, readout: str, width: int) -> None:
+@pytest.mark.parametrize("method", [*METHODS, "dense-torch-build"])
+@pytest.mark.parametrize(
+    ("rot", "readout", "width"), [("ry", "z", 7), ("ry_rz", "probs", 8), ("ry_rz", "z", 5)]
+)
+def test_input_gradient_gradcheck(
+    method: str, rot: str, readout: str, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if method == "dense-torch-build":
+        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
+        method = "dense"
     spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, readout=readout)  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, width, seed=2)
     x.requires_grad_(True)

@@ -1,0 +1,356 @@
+"""Simulator benchmarks. Part ``training``: the torch training engine vs PennyLane.
+
+Training path (``--part training``): token-circuits per second of one forward + backward
+(loss = sum of the outputs, gradients to theta and to x) of a QAA circuit (ring entangler,
+``z`` readout, float32, inputs of width 2^n with standard normal entries, theta ~ U(-pi, pi),
+seeded) for n in {4, 6, 8, 10}, L in {2, 4}, B in {256, 4096} with ``ry`` rotations, plus a
+few ``ry_rz`` rows:
+
+* ours: :func:`qaa_hw.simulate.statevector.simulate_qaa` (``method="auto"``; the table names
+  the strategy it picked);
+* peer: PennyLane ``default.qubit``, torch interface, ``diff_method="backprop"``, the whole
+  batch in one call through parameter broadcasting (``qml.AmplitudeEmbedding(normalize=True,
+  pad_with=0)`` on the ``[B, 2^n]`` input), our qubit ``q`` on PennyLane wire ``n-1-q``.
+
+Both run with ``torch.set_num_threads(os.cpu_count())``, after warm-up calls; the reported
+time is the median of the repeats (ours: as many as fit in ~1.5 s, at least 5; PennyLane: at
+least 2 and at most 5 within ~5 s, since one call takes seconds for n = 10). The outputs of
+both are compared (max |difference|).
+
+FLOP floor: the arithmetic the chosen strategy must do (multiply-adds of the matmuls, forward
+and backward, complex products counted as 4 real ones) divided by the FLOP/s of a large
+sgemm measured in the same run. Peak memory: ``ru_maxrss`` growth of a fresh process over one
+forward + backward at B = 65536, n = 8 (inputs and warm-up excluded; the input gradient,
+B * 2^n * 4 bytes, included).
+
+Run ``.venv/bin/python benchmarks/simulators.py --part training`` (a few minutes on 2 cores;
+``--quick`` for a smoke run; ``--write-docs`` replaces the "Training simulator" section of
+``docs/benchmarks.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    DOCS,
+    Timing,
+    machine_summary,
+    markdown_table,
+    matmul_peak_flops,
+    peak_rss_delta_mib,
+    replace_docs_section,
+    time_call,
+)
+
+from qaa_hw.circuits.spec import QAASpec, entangler_pairs
+from qaa_hw.simulate.statevector import choose_method, simulate_qaa
+
+HEADING = "## Training simulator"
+
+FULL_CASES: list[tuple[str, int, int, int]] = [
+    ("ry", n, layers, batch) for n in (4, 6, 8, 10) for layers in (2, 4) for batch in (256, 4096)
+] + [("ry_rz", n, 2, 4096) for n in (4, 6, 8, 10)]
+QUICK_CASES: list[tuple[str, int, int, int]] = [
+    ("ry", 4, 2, 256),
+    ("ry", 6, 2, 256),
+    ("ry_rz", 4, 2, 256),
+]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark configuration's results."""
+
+    rotations: str
+    n: int
+    layers: int
+    batch: int
+    method: str
+    ours: Timing
+    peer: Timing
+    flops: float
+    max_diff: float
+
+
+def pennylane_forward(spec: QAASpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The same circuit as a PennyLane QNode (batched through parameter broadcasting)."""
+    import pennylane as qml
+
+    n = spec.num_qubits
+    pairs = entangler_pairs(spec)
+    dev = qml.device("default.qubit", wires=n)
+
+    def wire(q: int) -> int:
+        return n - 1 - q  # PennyLane wire 0 is the most significant bit
+
+    @qml.qnode(dev, interface="torch", diff_method="backprop")
+    def circuit(x: torch.Tensor, theta: torch.Tensor) -> list[object]:
+        qml.AmplitudeEmbedding(x, wires=range(n), normalize=True, pad_with=0.0)
+        for layer in range(spec.num_layers):
+            for q in range(n):
+                qml.RY(theta[layer, q, 0], wires=wire(q))
+                if spec.rotations == "ry_rz":
+                    qml.RZ(theta[layer, q, 1], wires=wire(q))
+            for control, target in pairs:
+                qml.CNOT(wires=[wire(control), wire(target)])
+        return [qml.expval(qml.PauliZ(wire(q))) for q in range(n)]
+
+    def forward(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        return torch.stack(list(circuit(x, theta)), dim=-1)
+
+    return forward
+
+
+def method_flops(spec: QAASpec, batch: int, width: int, method: str) -> float:
+    """FLOPs (2 per multiply-add) of one forward + backward of the chosen strategy."""
+    n, dim, layers = spec.num_qubits, spec.dim, spec.num_layers
+    is_complex = spec.rotations == "ry_rz" and layers > 1
+    cplx = 4.0 if is_complex else 1.0  # real flops per complex multiply-add / real one
+    parts = 2.0 if is_complex else 1.0  # real numbers per amplitude
+    readout = 2.0 * 2.0 * batch * dim * parts * n  # forward Z^T p and its backward
+    if method == "dense":
+        batch_mm = 3.0 * 2.0 * batch * width * dim * parts  # x W, dL/dx, dL/dW
+        build = 3.0 * 2.0 * (layers - 1) * dim**2 * width * cplx  # prefix products
+        return batch_mm + readout + build
+    low = n // 2
+    per_layer = 2.0 * batch * dim * ((1 << low) + (dim >> low)) * cplx
+    return 3.0 * layers * per_layer + readout
+
+
+def run_case(rotations: str, n: int, layers: int, batch: int, seed: int) -> Row:
+    """Time ours and PennyLane on one configuration."""
+    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rotations)  # type: ignore[arg-type]
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, spec.dim, generator=gen).requires_grad_(True)
+    theta = torch.rand(spec.parameter_shape, generator=gen) * 2 * math.pi - math.pi
+    theta.requires_grad_(True)
+    peer_forward = pennylane_forward(spec)
+
+    def ours_step() -> None:
+        simulate_qaa(spec, x, theta).sum().backward()
+
+    def peer_step() -> None:
+        peer_forward(x, theta).sum().backward()
+
+    with torch.no_grad():
+        diff = (simulate_qaa(spec, x, theta) - peer_forward(x, theta).to(x.dtype)).abs().max()
+    ours = time_call(ours_step, warmup=3, min_repeats=5, max_repeats=200, budget_s=1.5)
+    peer = time_call(peer_step, warmup=1, min_repeats=2, max_repeats=5, budget_s=5.0)
+    method = choose_method(spec, batch, spec.dim)
+    return Row(
+        rotations,
+        n,
+        layers,
+        batch,
+        method,
+        ours,
+        peer,
+        method_flops(spec, batch, spec.dim, method),
+        float(diff),
+    )
+
+
+_MEMORY_CODE = """
+import os, torch
+torch.set_num_threads(os.cpu_count())
+from qaa_hw.circuits.spec import QAASpec
+spec = QAASpec(num_qubits={n}, num_layers={layers}, rotations="{rotations}")
+g = torch.Generator().manual_seed(0)
+x = torch.randn({batch}, spec.dim, generator=g).requires_grad_(True)
+theta = torch.randn(spec.parameter_shape, generator=g).requires_grad_(True)
+{setup}
+step(torch.randn(256, spec.dim, generator=g).requires_grad_(True))
+theta.grad = None
+base = maxrss_mib()
+step(x)
+print(json.dumps({{"base_mib": base, "peak_mib": maxrss_mib(), "delta_mib": maxrss_mib() - base}}))
+"""
+
+_OURS_SETUP = """
+from qaa_hw.simulate.statevector import simulate_qaa
+def step(xx):
+    simulate_qaa(spec, xx, theta, method="{method}").sum().backward()
+"""
+
+_PEER_SETUP = """
+import sys
+sys.path.insert(0, {bench_dir!r})
+from simulators import pennylane_forward
+fwd = pennylane_forward(spec)
+def step(xx):
+    fwd(xx, theta).sum().backward()
+"""
+
+
+def memory_rows(batch: int, n: int, layers: int, *, with_peer: bool) -> list[list[str]]:
+    """Peak-RSS growth of one forward + backward in a fresh process, per engine."""
+    rows: list[list[str]] = []
+    input_mib = batch * (1 << n) * 4 / 2**20
+    engines = [
+        ("ours (dense)", _OURS_SETUP.format(method="dense")),
+        ("ours (layered)", _OURS_SETUP.format(method="layered")),
+    ]
+    if with_peer:
+        bench_dir = str(Path(__file__).resolve().parent)
+        engines.append(("PennyLane default.qubit", _PEER_SETUP.format(bench_dir=bench_dir)))
+    for name, setup in engines:
+        code = _MEMORY_CODE.format(n=n, layers=layers, rotations="ry", batch=batch, setup=setup)
+        try:
+            res = peak_rss_delta_mib(code)
+            rows.append([name, f"{res['delta_mib']:.0f}", f"{res['delta_mib'] / input_mib:.1f}"])
+        except Exception as exc:
+            rows.append([name, f"failed: {type(exc).__name__}", "-"])
+    return rows
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g}"
+
+
+def _rate(batch: int, seconds: float) -> str:
+    return f"{batch / seconds:.3g}"
+
+
+def markdown(
+    rows: list[Row], mem: list[list[str]], peak: float, command: str, mem_case: str
+) -> str:
+    """The "Training simulator" section."""
+    header = [
+        "rot",
+        "n",
+        "L",
+        "B",
+        "ours: method",
+        "ours ms",
+        "ours circ/s",
+        "PL ms (reps)",
+        "PL circ/s",
+        "speed-up",
+        "floor ms",
+        "ours/floor",
+        "max abs diff",
+    ]
+    body = []
+    for r in rows:
+        floor = r.flops / peak
+        body.append(
+            [
+                r.rotations,
+                r.n,
+                r.layers,
+                r.batch,
+                r.method,
+                _ms(r.ours.median_s),
+                _rate(r.batch, r.ours.median_s),
+                f"{_ms(r.peer.median_s)} ({r.peer.repeats})",
+                _rate(r.batch, r.peer.median_s),
+                f"**{r.peer.median_s / r.ours.median_s:.0f}x**",
+                _ms(floor),
+                f"{r.ours.median_s / floor:.1f}",
+                f"{r.max_diff:.1e}",
+            ]
+        )
+    big = [r for r in rows if r.batch == max(x.batch for x in rows)]
+    worst = min(big, key=lambda r: r.peer.median_s / r.ours.median_s) if big else None
+    lines = [
+        HEADING,
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {machine_summary()}  ",
+        f"Measured sgemm peak (2048^3, best of repeats): {peak / 1e9:.0f} GFLOP/s",
+        "",
+        "One training step = forward + backward of `loss = outputs.sum()` with gradients to "
+        "theta and x; float32; ring entangler; `z` readout; times are medians; circ/s = "
+        "token-circuits per second. PL = PennyLane `default.qubit` (torch, backprop, "
+        "parameter broadcasting over the batch); its repeats are capped (count in "
+        "parentheses) because one call takes seconds at n = 10. `floor` = FLOPs the chosen "
+        "strategy must do / measured sgemm FLOP/s.",
+        "",
+        markdown_table(header, body),
+    ]
+    if worst is not None:
+        lines.append(
+            f"Smallest speed-up at B = {worst.batch}: "
+            f"{worst.peer.median_s / worst.ours.median_s:.0f}x "
+            f"({worst.rotations}, n = {worst.n}, L = {worst.layers}).\n"
+        )
+    lines += [
+        f"Peak memory of one forward + backward, {mem_case} (ru_maxrss growth of a fresh "
+        "process after a warm-up step; the input is excluded, its gradient included):",
+        "",
+        markdown_table(["engine", "peak MiB", "x input size"], mem),
+        "Memory is O(B * 2^n): `dense` keeps the `[B, 2^n]` amplitudes and the output; "
+        "`layered` keeps about three `[2^n, B]` states per layer. For batches beyond memory, "
+        "evaluate in chunks (or under `torch.utils.checkpoint`).",
+        "",
+        "Timings on this shared 2-core machine vary between runs (other jobs compete for "
+        "the cores); ratios from one run are consistent because both engines run "
+        "back-to-back.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_training(args: argparse.Namespace) -> str:
+    """Run part ``training`` and return its markdown section."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    peak = matmul_peak_flops()
+    print(f"sgemm peak: {peak / 1e9:.0f} GFLOP/s", file=sys.stderr)
+    cases = QUICK_CASES if args.quick else FULL_CASES
+    rows: list[Row] = []
+    for rotations, n, layers, batch in cases:
+        row = run_case(rotations, n, layers, batch, args.seed)
+        rows.append(row)
+        print(
+            f"{rotations:5s} n={n:2d} L={layers} B={batch:5d} {row.method:7s} "
+            f"ours {_ms(row.ours.median_s):>7s} ms  PL {_ms(row.peer.median_s):>7s} ms "
+            f"({row.peer.repeats})  x{row.peer.median_s / row.ours.median_s:.0f}  "
+            f"floor x{row.ours.median_s / (row.flops / peak):.1f}  diff {row.max_diff:.1e}",
+            file=sys.stderr,
+            flush=True,
+        )
+    mem_batch, mem_n, mem_layers = (4096, 6, 2) if args.quick else (65536, 8, 2)
+    mem = memory_rows(mem_batch, mem_n, mem_layers, with_peer=not args.no_peer_memory)
+    mem_case = f"B = {mem_batch}, n = {mem_n}, L = {mem_layers}, ry"
+    command = ".venv/bin/python benchmarks/simulators.py --part training" + (
+        " --quick" if args.quick else ""
+    )
+    return markdown(rows, mem, peak, command, mem_case)
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], str]] = {"training": run_training}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run the requested part, print (and optionally write) the section."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--part", choices=sorted(PARTS), default="training")
+    parser.add_argument("--quick", action="store_true", help="a few small cases (smoke run)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-peer-memory", action="store_true", help="skip PennyLane's peak-memory probe"
+    )
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write the section into {DOCS.name}"
+    )
+    args = parser.parse_args(argv)
+    section = PARTS[args.part](args)
+    print(section)
+    if args.write_docs:
+        replace_docs_section(HEADING, section)
+        print(f"written to {DOCS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from qaa_hw import __version__
-from qaa_hw.cli import compile_cmd, devices_cmd
+from qaa_hw.cli import compile_cmd, devices_cmd, simulate_cmd
 from qaa_hw.errors import QaaHwError
 
 EXIT_USER_ERROR = 2
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     devices_cmd.register(sub)
     compile_cmd.register(sub)
+    simulate_cmd.register(sub)
     return parser
 
 

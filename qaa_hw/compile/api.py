@@ -57,6 +57,8 @@ from qaa_hw.errors import CompilationError, ConfigError
 logger = logging.getLogger(__name__)
 
 SYNTHESES = ("auto", "network", "logical")
+#: Shapes (most couplings first) that get the embedding-network synthesis.
+NETWORK_SHAPES = 6
 
 
 def default_trials(num_qubits: int) -> int:
@@ -142,8 +144,8 @@ def native_layout(shape_graph: nx.Graph) -> tuple[tuple[tuple[int, int], ...], t
 
 def _ansatz_routings(
     spec: QAASpec, shape: Shape, seeds: Sequence[int]
-) -> list[tuple[Routed, QAASpec]]:
-    """Routed ansatz circuits on a shape (best first) with the spec they implement."""
+) -> list[tuple[Routed, QAASpec, str]]:
+    """Routed ansatz circuits on a shape (best first), the spec they implement, a label."""
     n = spec.num_qubits
     graph = shape.graph()
     if spec.entangler == "native":
@@ -152,26 +154,27 @@ def _ansatz_routings(
         ansatz = build_ansatz(resolved)
         placed = QuantumCircuit(n)
         placed.compose(ansatz, qubits=list(wire_of), inplace=True)
-        return [(Routed(placed, wire_of, wire_of, 0), resolved)]
+        return [(Routed(placed, wire_of, wire_of, 0), resolved, "native ansatz")]
     ansatz = build_ansatz(spec)
     if n == 1 or ansatz.count_ops().get("cx", 0) == 0:
-        return [(Routed(ansatz.copy(), tuple(range(n)), tuple(range(n)), 0), spec)]
+        return [(Routed(ansatz.copy(), tuple(range(n)), tuple(range(n)), 0), spec, "ansatz")]
     coupling = region_coupling_edges(n, shape.edges)
     routed = []
     linear = synthesize_ansatz(spec, shape.edges, entangler_pairs(spec))
     if linear is not None:
-        routed.append((_two_qubit_cost(linear.circuit), -1, linear))
+        routed.append((_two_qubit_cost(linear.circuit), -1, linear,
+                       "entanglers synthesised as linear maps"))
     for s in seeds:
         r = route(ansatz, coupling, seed=s, trials=2)
         m = merge_swaps(r, zero_init=False)
-        routed.append((_two_qubit_cost(m.circuit), s, r))
+        routed.append((_two_qubit_cost(m.circuit), s, r, f"Sabre-routed ansatz (seed {s})"))
     routed.sort(key=lambda t: (t[0], t[1]))
-    unique: list[tuple[Routed, QAASpec]] = []
+    unique: list[tuple[Routed, QAASpec, str]] = []
     seen: set[tuple[int, ...]] = set()
-    for _, _, r in routed:
+    for _, _, r, label in routed:
         if r.initial not in seen:
             seen.add(r.initial)
-            unique.append((r, spec))
+            unique.append((r, spec, label))
     return unique[:2]
 
 
@@ -195,7 +198,7 @@ def _network_candidates(
         embeddings.append((sum(1 for op in ops if op[0] == "cx"), var_wire, ops))
     embeddings.sort(key=lambda e: (e[0], e[1]))
     out = []
-    for routed, resolved in _ansatz_routings(spec, shape, seeds):
+    for routed, resolved, label in _ansatz_routings(spec, shape, seeds):
         for cnots, var_wire, ops in embeddings[:keep]:
             net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
             qc = QuantumCircuit(n)
@@ -206,7 +209,7 @@ def _network_candidates(
             out.append(_Candidate(
                 shape_index, merged.circuit, merged.initial, merged.final, routed.swaps, net,
                 resolved, f"network embedding ({cnots} CNOTs, variable wires {list(var_wire)})"
-                f" + Sabre-routed ansatz",
+                f" + {label}",
             ))
     return out
 
@@ -292,7 +295,7 @@ def compile_adapter(
     order_limit = 120 if n <= 5 else 24 + 4 * count
     pool: list[_Candidate] = []
     for index, shape in enumerate(shapes):
-        if use_network:
+        if use_network and index < NETWORK_SHAPES:
             pool.extend(_network_candidates(spec, index, shape, seeds=seeds,
                                             order_limit=order_limit, keep=3, seed=seed))
         if use_logical:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -133,70 +132,6 @@ class _Context:
             visited.add(rows[w])
         rows[w] |= 1 << k
         return ops, rows
-
-
-def search_networks(
-    num_wires: int,
-    edges: Iterable[tuple[int, int]],
-    *,
-    keep: int = 3,
-    budget: int = 3000,
-) -> list[tuple[int, tuple[int, ...], list[NetOp]]]:
-    """Best variable-to-wire assignments for the greedy synthesiser (branch and bound).
-
-    Assignments are built variable by variable (the synthesis of variable ``k`` only depends
-    on where the earlier variables sit), cheapest child first; a branch is cut when its CNOTs
-    so far plus the ``2^j - 1`` toggles every later variable ``j`` needs cannot beat the
-    ``keep``-th best complete network. Wires equivalent under a graph automorphism are tried
-    once for the first variable. ``budget`` caps the synthesised variables (then the best
-    networks found so far are returned).
-
-    Returns:
-        Up to ``keep`` tuples ``(cnots, var_wire, ops)``, fewest CNOTs first.
-    """
-    from networkx.algorithms.isomorphism import GraphMatcher
-
-    n = num_wires
-    ctx = _Context(n, edges, max_depth=10, max_states=200_000)
-    orbit_of: dict[int, int] = {}
-    for auto in GraphMatcher(ctx.graph, ctx.graph).isomorphisms_iter():
-        for v, u in auto.items():
-            orbit_of[v] = min(orbit_of.get(v, v), u)
-    firsts = sorted({orbit_of.get(v, v) for v in range(n)})
-    tail = [sum((1 << j) - 1 for j in range(k, n)) for k in range(n + 1)]
-    found: list[tuple[int, tuple[int, ...], list[NetOp]]] = []
-    spent = 0
-
-    def bound() -> float:
-        return found[-1][0] if len(found) >= keep else math.inf
-
-    def dfs(prefix: list[int], rows: list[int], ops: list[NetOp], cost: int) -> None:
-        nonlocal spent
-        k = len(prefix)
-        if k == n:
-            found.append((cost, tuple(prefix), ops))
-            found.sort(key=lambda f: (f[0], f[1]))
-            del found[keep:]
-            return
-        candidates = firsts if k == 0 else [w for w in range(n) if w not in prefix]
-        children = []
-        for w in candidates:
-            if spent >= budget and found:
-                return
-            spent += 1
-            try:
-                step, new_rows = ctx.variable(k, [*prefix, w], rows, None)
-            except CompilationError:
-                continue
-            children.append((sum(1 for op in step if op[0] == "cx"), w, step, new_rows))
-        children.sort(key=lambda c: (c[0], c[1]))
-        for extra, w, step, new_rows in children:
-            if cost + extra + tail[k + 1] >= bound():
-                continue
-            dfs([*prefix, w], new_rows, [*ops, *step], cost + extra)
-
-    dfs([], [0] * n, [], 0)
-    return found
 
 
 def _search(

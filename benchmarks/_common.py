@@ -107,8 +107,10 @@ def replace_docs_section(heading: str, section: str, docs: Path = DOCS) -> None:
 def peak_rss_delta_mib(code: str, *, env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``code`` in a fresh Python and return the JSON it prints (memory probes).
 
-    ``code`` should print one JSON object on its last stdout line; see
-    :data:`RSS_PROBE_PRELUDE` for the ``maxrss_mib()`` helper it may use.
+    ``code`` should print one JSON object on its last stdout line; it may use the helpers of
+    :data:`RSS_PROBE_PRELUDE`: ``reset_peak_rss()`` (resets the high-water mark, returns the
+    current RSS in MiB) and ``peak_rss_mib()`` (``VmHWM``, which, unlike ``ru_maxrss``, is
+    not inherited from the parent across ``exec``).
 
     Args:
         code: Python source run with ``python -c``.
@@ -131,9 +133,20 @@ def peak_rss_delta_mib(code: str, *, env: dict[str, str] | None = None) -> dict[
 
 
 RSS_PROBE_PRELUDE = """
-import json, resource
-def maxrss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+import json
+def _status_mib(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    raise RuntimeError(field + " not in /proc/self/status")
+def reset_peak_rss():
+    # Linux >= 4.0: writing 5 to clear_refs resets the high-water mark VmHWM to VmRSS.
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return _status_mib("VmRSS")
+def peak_rss_mib():
+    return _status_mib("VmHWM")
 """
 
 

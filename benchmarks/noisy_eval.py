@@ -87,7 +87,10 @@ def run_case(n: int, batch: int, budget: tuple[int, int, int], seed: int) -> lis
         engine, setup = _timed(FastNoisyEngine, compiled, prep_noise=mode, seed=seed)
         m = m_exact if mode == "exact" else batch
         engine.expectations(x[:2], theta)  # warm-up (allocations, caches)
+        repeats = 1 if mode == "exact" and n >= 8 else 3  # best of 3: the host is shared
         z, seconds = _timed(engine.expectations, x[:m], theta)
+        for _ in range(repeats - 1):
+            seconds = min(seconds, _timed(engine.expectations, x[:m], theta)[1])
         z = z.detach()
         rate = m / seconds
         err = float(np.abs(z[:m_binds].numpy() - reference[: min(m, m_binds)]).max())
@@ -122,6 +125,17 @@ def markdown(rows: list[dict], command: str, batch: int) -> str:
             v = r.get(c, "")
             cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
         lines.append("| " + " | ".join(cells) + " |")
+    exact = [r for r in rows if r["method"].endswith("=exact")]
+    if exact:
+        speed = ", ".join(f"{r['vs Aer binds']:.3g}x at n={r['n']}" for r in exact)
+        worst = max(r["max |dZ| vs Aer"] for r in exact)
+        lines += ["", f"`prep_noise=exact` reproduces Aer (max |dZ| {worst:.1e}) and is faster "
+                  f"than Aer with parameter binds by {speed}. Its cost is one batched 16x16 "
+                  "Pauli-transfer product per native two-qubit gate of the preparation on "
+                  "4^k numbers per input, the same work as Aer's density-matrix simulation, "
+                  "so the advantage shrinks with n; `effective` and `none` evaluate a "
+                  "quadratic form per input after one Heisenberg back-propagation per theta. "
+                  "Timings on a shared 2-core host vary by up to ~2x between runs."]
     eff = [r for r in rows if "median |dZ| vs exact" in r]
     if eff:
         lines += ["", "Error of the approximate modes against the exact mode over the inputs "

@@ -7,21 +7,24 @@ How a QAA adapter is compiled (co-design of the embedding, the layout and the ro
    2-3 shapes for n = 4..6, a grid a few more.
 2. **Circuits per shape**, on the shape's labels, from two synthesis routes:
 
-   * ``network``: the amplitude embedding is synthesised *for the shape*
-     (:func:`~qaa_hw.compile.synthesis.synthesize_network`): every Walsh term of the tree
-     is routed through coupled pairs, unprepared qubits act as relays, nothing is
-     uncomputed; several variable-to-qubit assignments (the tree order) are tried. The
-     embedding may leave the logical qubits on any wires, so the ansatz is routed
-     independently with Qiskit's ``SabreLayout`` (several seeds) and starts from the layout
-     Sabre prefers.
+   * ``network`` (exact embeddings): the amplitude embedding is synthesised *for the
+     shape* (:func:`~qaa_hw.compile.synthesis.synthesize_network`): every Walsh term of the
+     tree is routed through coupled pairs, unprepared qubits act as relays, nothing is
+     uncomputed; several variable-to-qubit assignments (tree orders) are tried. The
+     embedding may leave the logical qubits on any wires, so the ansatz starts from
+     whichever layout suits it: its entangler layers are synthesised as linear maps up to
+     a wire permutation (:mod:`qaa_hw.compile.linear`) or routed by Qiskit's
+     ``SabreLayout`` (several seeds), whichever needs fewer CNOTs.
    * ``logical``: the logical circuit (:func:`~qaa_hw.circuits.builder.build_qaa_circuit`)
-     routed on the shape by ``SabreLayout`` with several seeds.
+     routed on the shape by ``SabreLayout`` with several seeds (the only route for
+     ``approx`` embeddings, and the one that is operator-equivalent to the logical circuit).
 
    SWAPs are then merged (:func:`~qaa_hw.compile.pipeline.merge_swaps`).
 3. **Placement.** Each shape circuit is scored on every occurrence of its shape under every
    isomorphism with an estimated ESP (two-qubit errors per pair, ``sx`` errors, readout
-   errors); the best few (circuit, placement) pairs are translated to the device basis by
-   Qiskit's level-3 translation and optimisation stages and priced exactly
+   errors); the most promising circuits are translated once and rescored from their real
+   gate counts; the best few (circuit, placement) pairs are translated to the device basis
+   by Qiskit's level-3 translation and optimisation stages and priced exactly
    (:func:`~qaa_hw.compile.metrics.esp`). The best true ESP wins.
 
 The result is parameterised by ``alpha`` (embedding) and ``theta`` (trainable): compile
@@ -58,7 +61,9 @@ logger = logging.getLogger(__name__)
 
 SYNTHESES = ("auto", "network", "logical")
 #: Shapes (most couplings first) that get the embedding-network synthesis.
-NETWORK_SHAPES = 6
+NETWORK_SHAPES = 8
+#: Candidates translated once to rescore their placements from exact gate counts.
+REFINE = 8
 
 
 def default_trials(num_qubits: int) -> int:
@@ -250,7 +255,7 @@ def compile_adapter(
     optimization_level: int = 3,
     synthesis: str = "auto",
     zero_init: bool = True,
-    placements: int = 3,
+    placements: int = 4,
     embedding_order: Sequence[int] | None = None,
 ) -> CompiledAdapter:
     """Compile a QAA adapter for a device (noise-aware layout, routing and synthesis).
@@ -294,8 +299,15 @@ def compile_adapter(
                    or (synthesis == "auto" and spec.entangler != "native"))
     order_limit = 120 if n <= 5 else 24 + 4 * count
     pool: list[_Candidate] = []
+    # Embedding networks profit most from a high-degree node (it hosts the largest
+    # multiplexor), then from more couplings.
+    network_shapes = set(sorted(
+        range(len(shapes)),
+        key=lambda i: (-max(dict(shapes[i].graph().degree).values(), default=0),
+                       -len(shapes[i].edges), i),
+    )[:NETWORK_SHAPES])
     for index, shape in enumerate(shapes):
-        if use_network and index < NETWORK_SHAPES:
+        if use_network and index in network_shapes:
             pool.extend(_network_candidates(spec, index, shape, seeds=seeds,
                                             order_limit=order_limit, keep=3, seed=seed))
         if use_logical:
@@ -306,26 +318,48 @@ def compile_adapter(
                        optimization_level=optimization_level)
 
 
+def _ops(circuit: QuantumCircuit) -> list[tuple[str, tuple[int, ...]]]:
+    return [(inst.operation.name, tuple(circuit.find_bit(q).index for q in inst.qubits))
+            for inst in circuit.data]
+
+
 def _place_best(
     pool: list[_Candidate], shapes: Sequence[Shape], device: DeviceModel, *, placements: int,
     optimization_level: int,
 ) -> CompiledAdapter:
-    scored: list[tuple[float, int, int, tuple[int, ...]]] = []
+    """Pick (candidate, placement) by estimated then exact ESP (see the module docstring).
+
+    Stage 1 scores every placement of every candidate from its logical-level operation
+    counts. Stage 2 translates the best :data:`REFINE` candidates once (on their best
+    placement) and rescores all their placements from the translated counts. Stage 3
+    translates the ``placements`` best (candidate, placement) pairs and prices them exactly.
+    """
+    rough: list[tuple[float, int]] = []
     for ci, cand in enumerate(pool):
-        ops = [(inst.operation.name, tuple(cand.circuit.find_bit(q).index for q in inst.qubits))
-               for inst in cand.circuit.data]
-        profile = usage_profile(ops, cand.final)
-        shape = shapes[cand.shape]
-        scores = placement_scores(device, shape, profile)
-        best = int(np.argmax(scores))
-        if math.isfinite(scores[best]):
-            for pi in np.argsort(-scores, kind="stable")[:placements]:
-                scored.append((float(scores[pi]), ci, int(pi), shape.placements[int(pi)]))
-    if not scored:
+        scores = placement_scores(device, shapes[cand.shape],
+                                  usage_profile(_ops(cand.circuit), cand.final))
+        best = float(np.max(scores)) if len(scores) else -math.inf
+        if math.isfinite(best):
+            rough.append((best, ci))
+    if not rough:
         raise CompilationError(f"no placement of the adapter fits device {device.name!r}")
+    rough.sort(key=lambda t: (-t[0], t[1]))
+    scored: list[tuple[float, int, tuple[int, ...]]] = []
+    for _, ci in rough[:REFINE]:
+        cand = pool[ci]
+        shape = shapes[cand.shape]
+        first = placement_scores(device, shape, usage_profile(_ops(cand.circuit), cand.final))
+        region = shape.placements[int(np.argmax(first))]
+        physical = translate(cand.circuit, to_target(restrict(device, region)),
+                             optimization_level=optimization_level)
+        profile = usage_profile(_ops(physical), cand.final, translated=True)
+        scores = placement_scores(device, shape, profile)
+        for pi in np.argsort(-scores, kind="stable")[:placements]:
+            if math.isfinite(scores[pi]):
+                scored.append((float(scores[pi]), ci, shape.placements[int(pi)]))
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     best_result: tuple[float, _Candidate, tuple[int, ...], QuantumCircuit] | None = None
-    for _, ci, _, placement in scored[:placements]:
+    for _, ci, placement in scored[:placements]:
         cand = pool[ci]
         sub = restrict(device, placement)
         physical = translate(cand.circuit, to_target(sub), optimization_level=optimization_level)

@@ -141,18 +141,29 @@ class UsageProfile:
 
 
 def usage_profile(
-    ops: Sequence[tuple[str, tuple[int, ...]]], readout: Sequence[int]
+    ops: Sequence[tuple[str, tuple[int, ...]]], readout: Sequence[int], *,
+    translated: bool = False,
 ) -> UsageProfile:
-    """Counts from ``(name, labels)`` operations (``cx``/``swap`` and 1q gates)."""
+    """Counts from ``(name, labels)`` operations.
+
+    Args:
+        ops: the circuit's operations on shape labels.
+        readout: labels measured at the end.
+        translated: the circuit is in the device basis (``sx``/``x`` counted one each);
+            otherwise physical pulses are estimated (2 per ``ry``, 1 per two-qubit gate).
+    """
     two: Counter[tuple[int, int]] = Counter()
     one: Counter[int] = Counter()
     for name, qargs in ops:
         if len(qargs) == 2:
             pair = (min(qargs), max(qargs))
             two[pair] += 3 if name == "swap" else 1
-            one[qargs[1]] += 1  # direction/basis changes cost about one sx
-        elif name in ("ry", "rx", "h", "sx", "x", "u", "u3"):
-            one[qargs[0]] += 2 if name in ("ry", "rx", "h", "u", "u3") else 1
+            if not translated:
+                one[qargs[1]] += 1  # direction/basis changes cost about one sx
+        elif name in ("sx", "x"):
+            one[qargs[0]] += 1
+        elif name in ("ry", "rx", "h", "u", "u3") and not translated:
+            one[qargs[0]] += 2
     return UsageProfile(tuple(sorted(two.items())), tuple(sorted(one.items())),
                         tuple(int(q) for q in readout))
 

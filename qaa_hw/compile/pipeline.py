@@ -253,3 +253,4 @@ def translate(circuit: QuantumCircuit, target: Target, *, optimization_level: in
     out._layout = None
     return out
 
+

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -183,48 +184,39 @@ def candidate_orders(
 ) -> list[tuple[int, ...]]:
     """Variable-to-wire assignments worth trying on a shape (``var_wire`` tuples).
 
-    All ``n!`` assignments when ``n! <= limit``; otherwise assignments that put the last
-    variables (the biggest multiplexors) on the best-connected nodes first, then random ones.
+    All ``n!`` assignments when there are at most ``limit``; otherwise assignments that put
+    the last variables (the biggest multiplexors) on the best-connected nodes, then random
+    ones with the last variable on one of the two most central nodes (seeded).
     """
     import random
 
     nodes = sorted(graph.nodes)
     n = len(nodes)
-    perms = list(itertools.permutations(nodes)) if n <= 5 else []
-    if perms and len(perms) <= limit:
-        return [tuple(p) for p in perms]
-    rng = random.Random(seed)
+    if math.factorial(n) <= limit:
+        return [tuple(p) for p in itertools.permutations(nodes)]
     closeness = nx.closeness_centrality(graph)
     score = {v: (graph.degree[v], closeness[v]) for v in nodes}
+    central = sorted(nodes, key=lambda v: score[v], reverse=True)
     out: list[tuple[int, ...]] = []
     seen: set[tuple[int, ...]] = set()
-    central = sorted(nodes, key=lambda v: score[v], reverse=True)
-    # Last variable on a central node, second-to-last next to it, rest by BFS distance.
-    for last in central[: max(1, min(3, n))]:
+    for last in central[:3]:
+        dist = nx.single_source_shortest_path_length(graph, last)
         for prev in sorted(graph.neighbors(last), key=lambda v: score[v], reverse=True):
-            rest = [v for v in nodes if v not in (last, prev)]
-            dist = nx.single_source_shortest_path_length(graph, last)
-            rest.sort(key=lambda v: (-dist[v], score[v]))
+            rest = sorted((v for v in nodes if v not in (last, prev)),
+                          key=lambda v: (-dist[v], score[v]))
             cand = (*rest, prev, last)
             if cand not in seen:
                 seen.add(cand)
                 out.append(cand)
-    while len(out) < limit and len(seen) < (1 if n < 2 else 10**9):
-        perm = nodes[:]
-        rng.shuffle(perm)
+    rng = random.Random(seed)
+    attempts = 0
+    while len(out) < limit and attempts < 50 * limit:
+        attempts += 1
         last = central[rng.randrange(min(2, n))]
-        perm.remove(last)
+        perm = [v for v in nodes if v != last]
+        rng.shuffle(perm)
         cand = (*perm, last)
         if cand not in seen:
             seen.add(cand)
             out.append(cand)
-        if len(seen) >= _factorial(n):
-            break
     return out[:limit]
-
-
-def _factorial(n: int) -> int:
-    out = 1
-    for i in range(2, n + 1):
-        out *= i
-    return out

@@ -202,7 +202,7 @@ class AerExecutor(_Executor):
         compiled: the compiled adapter.
         shots: ``None`` for exact values, else shots per input.
         seed: simulator seed (input ``j`` of a session uses ``seed + j``).
-        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: the spec's plan).
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
     """
 
     def __init__(
@@ -292,7 +292,7 @@ class CirqExecutor(_Executor):
         compiled: the compiled adapter.
         shots: ``None`` for exact values, else repetitions per input.
         seed: simulator seed (input ``j`` of a session uses ``seed + j``).
-        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: the spec's plan).
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
         density_matrix: also return the pre-readout state of the measured qubits (costs a
             second, unmeasured simulation).
     """

@@ -10,15 +10,22 @@ is ``<Z_q>`` for every qubit or the ``2^n`` basis probabilities.
 
 Two exact strategies, chosen per call by :func:`choose_method` (or forced with ``method=``):
 
-* ``"dense"``: build ``U(theta)`` differentiably (Kronecker products of the 2x2 rotations,
-  CNOT layers as row gathers, ``L - 1`` small matmuls) and evaluate the whole batch with one
-  matmul ``X @ U[:, :d]^T``. For ``ry`` circuits ``U`` is real orthogonal, so the batch path
-  is real; for ``ry_rz`` the real and imaginary parts of ``U`` are stacked into one real
-  ``[d, 2 * 2^n]`` matrix, so the batch path is still one real matmul.
+* ``"dense"``: build ``U(theta)`` (Kronecker products of the 2x2 rotations, the ``RZ`` layer
+  as a diagonal phase, CNOT layers as row gathers, ``L - 1`` small matmuls) and evaluate the
+  whole batch with one matmul ``X @ U[:, :d]^T``. For ``ry`` circuits ``U`` is real
+  orthogonal, so the batch path is real; for ``ry_rz`` the real and imaginary parts of ``U``
+  are stacked into one real ``[d, 2 * 2^n]`` matrix, so the batch path is still one real
+  matmul. The whole evaluation is one autograd node with a hand-written backward
+  (:class:`~qaa_hw.simulate.torch_dense.DenseQAA`): for small ``n`` the step time is
+  dominated by per-operation overhead, not arithmetic.
 * ``"layered"``: keep the batch basis-major (``[2^n, B]``) and apply each layer as one
   batched matmul over the low qubits and one matmul over the high qubits (``K = K_hi ⊗
   K_lo``) plus a gather of contiguous rows for the CNOTs: ``O(B 2^n 2^(n/2))`` per layer
-  instead of ``O(B 4^n)``. Faster for larger ``n``.
+  instead of ``O(B 4^n)``. Faster for larger ``n`` (about n >= 9 at B = 4096).
+
+The last layer's ``RZ`` angles are never applied: a diagonal phase followed by CNOTs cannot
+change a probability, so both readouts are independent of them (their gradient is exactly
+zero), and a one-layer ``ry_rz`` circuit runs on the real path.
 
 Normalisation is folded into the readout (both readouts are quadratic in the state, so the
 unnormalised state is propagated and the readout is divided by ``||x||^2``).

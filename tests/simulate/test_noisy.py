@@ -235,3 +235,17 @@ def test_theta_before_alpha_on_a_wire_is_rejected():
     qc.rz(alpha[0] + math.pi, 0)
     with pytest.raises(SimulationError, match=r"theta\[0\] is part of the state preparation"):
         build_program(_adapter_with(qc, spec))
+
+
+def test_approximate_embedding_uses_the_simulated_ideal_preparation():
+    spec = QAASpec(num_qubits=4, num_layers=1, embedding="approx", embedding_fidelity=0.8)
+    adapter = compiled_adapter(spec, brisbane(), BRISBANE_PATH)
+    x, theta = random_inputs(spec, 4, seed=9)
+    reference = AerExecutor(adapter).run_batch(x, theta)
+    exact = FastNoisyEngine(adapter, prep_noise="exact")
+    assert np.abs(exact.expectations(x, theta).numpy() - reference.expectations).max() < TOL
+    noiseless = compiled_adapter(spec, brisbane(), BRISBANE_PATH, noise_scale=0.0)
+    none = FastNoisyEngine(noiseless, prep_noise="none")
+    assert none.embedding_map is None  # an approximate preparation is not linear in x
+    dm = DensityMatrixEngine(noiseless).expectations(x, theta).numpy()
+    assert np.abs(none.expectations(x, theta).numpy() - dm).max() < 1e-10

@@ -78,7 +78,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"mean output-state fidelity: {report.mean_fidelity:.4g} "
           f"(min {float(report.fidelity.min()):.4g})")
     print(f"noisy evaluation time: {report.seconds:.3g} s "
-          f"({args.inputs / max(report.seconds, 1e-12):.4g} inputs/s)")
+          f"({args.inputs / max(report.seconds, 1e-12):.4g} inputs/s; "
+          f"setup {report.setup_seconds:.3g} s)")
     if args.json:
         write_json(args.json, report.to_dict())
         print(f"JSON report written to {args.json}")

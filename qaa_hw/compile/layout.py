@@ -193,16 +193,6 @@ def estimate_log_esp(device: DeviceModel, profile: UsageProfile,
     return total
 
 
-def best_placements(
-    device: DeviceModel, shape: Shape, profile: UsageProfile, *, count: int
-) -> list[tuple[float, tuple[int, ...]]]:
-    """The ``count`` placements of ``shape`` with the highest estimated log-ESP."""
-    scored = [(estimate_log_esp(device, profile, p), p) for p in shape.placements]
-    scored = [s for s in scored if s[0] > -math.inf]
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    return scored[:count]
-
-
 def placement_scores(device: DeviceModel, shape: Shape, profile: UsageProfile) -> np.ndarray:
     """:func:`estimate_log_esp` for every placement of ``shape`` (vectorised)."""
     tables = _log_tables(device)

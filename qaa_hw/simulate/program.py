@@ -370,6 +370,10 @@ class Block:
     pre: tuple[tuple[int, RotStep], ...] = ()
     post: tuple[tuple[int, RotStep], ...] = ()
 
+    def batched(self, values: Mapping[str, torch.Tensor]) -> bool:
+        """Whether a rotation angle depends on a batched parameter vector ``[B, P]``."""
+        return any(values[rot.param[0]].dim() > 1 for _, rot in self.pre + self.post)
+
     def matrix(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The block's PTM for these parameter values."""
         m = len(self.qubits)

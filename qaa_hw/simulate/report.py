@@ -43,7 +43,8 @@ class NoisyEvaluation:
         ideal: ``[K, m]`` ideal readout (``m = n`` for z, ``2^n`` for probs).
         noisy: ``[K, m]`` noisy readout.
         fidelity: ``[K]`` output-state fidelities.
-        seconds: wall time of the noisy evaluation (fidelity excluded).
+        seconds: wall time of the noisy evaluation (setup and fidelity excluded).
+        setup_seconds: wall time of building the engine or executor.
         meta: device, noise scale, spec and layout for reports.
     """
 
@@ -55,6 +56,7 @@ class NoisyEvaluation:
     noisy: np.ndarray
     fidelity: np.ndarray
     seconds: float
+    setup_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -88,6 +90,7 @@ class NoisyEvaluation:
             "mean_abs_error": self.mean_abs_error,
             "mean_fidelity": self.mean_fidelity,
             "seconds": self.seconds,
+            "setup_seconds": self.setup_seconds,
             "outputs": self.rows(),
             "fidelity": self.fidelity.tolist(),
         }
@@ -147,6 +150,8 @@ def evaluate_noisy(
     t0 = time.perf_counter()
     if engine == "fast":
         fast = FastNoisyEngine(compiled, prep_noise=prep_noise, seed=seed)  # type: ignore[arg-type]
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
         if shots is None:
             noisy = fast.outputs(x, theta).detach().numpy()
         else:
@@ -166,6 +171,8 @@ def evaluate_noisy(
             if engine == "aer"
             else CirqExecutor(compiled, shots=shots, seed=seed, density_matrix=True)
         )
+        setup = time.perf_counter() - t0
+        t0 = time.perf_counter()
         result = executor.run_batch(x, theta, progress=progress)
         seconds = time.perf_counter() - t0
         noisy = result.expectations if spec.readout == "z" else result.probabilities
@@ -190,5 +197,6 @@ def evaluate_noisy(
         noisy=np.asarray(noisy, dtype=float),
         fidelity=np.asarray(fidelity, dtype=float),
         seconds=seconds,
+        setup_seconds=setup,
         meta=meta,
     )

@@ -176,3 +176,16 @@ def test_errors() -> None:
         compile_adapter(QAASpec(num_qubits=2), small, trials=0)
     with pytest.raises(ConfigError, match="synthesis='magic'"):
         compile_adapter(QAASpec(num_qubits=2), small, synthesis="magic")
+
+
+def test_qiskit_baseline_record() -> None:
+    from qaa_hw.compile.baseline import compile_with_qiskit
+
+    device = load_device(ECR_DEVICE)
+    spec = QAASpec(num_qubits=3, num_layers=1)
+    base = compile_with_qiskit(spec, device, seed=0)
+    assert base.method.startswith("qiskit level 3")
+    assert abs(base.metrics.esp - esp_by_hand(base.circuit, device, base.final_layout)) < 1e-12
+    assert len(set(base.final_layout)) == 3
+    ours = compile_adapter(spec, device, seed=0)
+    assert ours.metrics.esp >= base.metrics.esp

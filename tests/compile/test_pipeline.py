@@ -145,3 +145,15 @@ def test_network_validation() -> None:
     with pytest.raises(ConfigError, match="while its variable"):
         NetworkEmbedding(2, (("ry", 0, 0), ("cx", 0, 1), ("ry", 0, 0), ("ry", 1, 1),
                              ("ry", 1, 1)), (0, 1), (0, 1))
+
+
+def test_vectorised_placement_scores_match_the_reference() -> None:
+    from qaa_hw.compile.layout import estimate_log_esp, placement_scores, usage_profile
+
+    device = load_device("synthetic:heavy_hex:27?gate=ecr")
+    shape = device_shapes(device, 4)[0]
+    ops = [("cx", (0, 1)), ("ry", (1,)), ("swap", (1, 2)), ("sx", (3,)), ("cx", (2, 3))]
+    profile = usage_profile(ops, (0, 3))
+    scores = placement_scores(device, shape, profile)
+    for i in (0, len(shape.placements) // 2, len(shape.placements) - 1):
+        assert scores[i] == pytest.approx(estimate_log_esp(device, profile, shape.placements[i]))

@@ -24,11 +24,22 @@ class Timing:
         median_s: median over the timed repeats.
         min_s: fastest repeat.
         repeats: number of timed repeats (after the warm-up calls).
+        samples: the per-call seconds.
     """
 
     median_s: float
     min_s: float
     repeats: int
+    samples: tuple[float, ...] = ()
+
+    @staticmethod
+    def of(samples: Sequence[float]) -> Timing:
+        """The timing of a list of per-call seconds."""
+        return Timing(statistics.median(samples), min(samples), len(samples), tuple(samples))
+
+    def merged(self, other: Timing) -> Timing:
+        """The timing of both sets of samples together."""
+        return Timing.of(self.samples + other.samples)
 
 
 def time_call(
@@ -62,7 +73,7 @@ def time_call(
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return Timing(statistics.median(times), min(times), len(times))
+    return Timing.of(times)
 
 
 def matmul_peak_flops(size: int = 2048, dtype_name: str = "float32") -> float:

@@ -73,11 +73,17 @@ class _MapomaticBackend:
 
     def configuration(self) -> Any:
         d = self._device
-        return type("Config", (), {
-            "basis_gates": [*d.basis_gates, "measure"], "num_qubits": d.num_qubits,
-            "backend_name": d.name, "simulator": False,
-            "coupling_map": [list(e) for e in d.directed_edges()],
-        })()
+        return type(
+            "Config",
+            (),
+            {
+                "basis_gates": [*d.basis_gates, "measure"],
+                "num_qubits": d.num_qubits,
+                "backend_name": d.name,
+                "simulator": False,
+                "coupling_map": [list(e) for e in d.directed_edges()],
+            },
+        )()
 
     def properties(self) -> Any:
         d = self._device
@@ -86,10 +92,14 @@ class _MapomaticBackend:
             qargs = tuple(qubits) if isinstance(qubits, list | tuple) else (int(qubits),)
             return d.instruction(name, qargs).error
 
-        return type("Props", (), {
-            "gate_error": staticmethod(gate_error),
-            "readout_error": staticmethod(lambda q: readout_error(d, int(q))),
-        })()
+        return type(
+            "Props",
+            (),
+            {
+                "gate_error": staticmethod(gate_error),
+                "readout_error": staticmethod(lambda q: readout_error(d, int(q))),
+            },
+        )()
 
 
 def qiskit_runs(spec: QAASpec, device: DeviceModel, seeds: int) -> list[tuple[int, Any]]:
@@ -101,8 +111,9 @@ def qiskit_runs(spec: QAASpec, device: DeviceModel, seeds: int) -> list[tuple[in
     x, theta = baseline_inputs(spec, 0)
     out = []
     for seed in range(seeds):
-        pm = generate_preset_pass_manager(optimization_level=3, target=to_target(device),
-                                          seed_transpiler=seed)
+        pm = generate_preset_pass_manager(
+            optimization_level=3, target=to_target(device), seed_transpiler=seed
+        )
         for source in ("ours", "stateprep"):
             logical = logical_bound_circuit(spec, x, theta, source=source)
             logical.measure_all()
@@ -147,8 +158,9 @@ def mapomatic_peer(spec: QAASpec, device: DeviceModel, runs: list) -> Peer | Non
     return best
 
 
-def run(devices: list[str], qubits: list[int], layers: list[int], seeds: int
-        ) -> tuple[list[dict], list[dict]]:
+def run(
+    devices: list[str], qubits: list[int], layers: list[int], seeds: int
+) -> tuple[list[dict], list[dict]]:
     """Both tables as lists of rows."""
     table1, table2 = [], []
     for name in devices:
@@ -165,32 +177,57 @@ def run(devices: list[str], qubits: list[int], layers: list[int], seeds: int
                 mapo = mapomatic_peer(spec, device, runs)
                 peers = [p for p in (q0, qb, mapo) if p is not None]
                 best = max(p.esp for p in peers)
-                table1.append({
-                    "device": name, "n": n, "L": layer,
-                    "ours_esp": ours.metrics.esp, "ours_2q": ours.metrics.two_qubit_count,
-                    "q0_esp": q0.esp, "q0_2q": q0.two_q, "qbest_esp": qb.esp,
-                    "qbest_2q": qb.two_q,
-                    "mapo_esp": mapo.esp if mapo else float("nan"),
-                    "mapo_2q": mapo.two_q if mapo else -1,
-                    "ratio": ours.metrics.esp / best, "compile_s": t_ours,
-                })
+                table1.append(
+                    {
+                        "device": name,
+                        "n": n,
+                        "L": layer,
+                        "ours_esp": ours.metrics.esp,
+                        "ours_2q": ours.metrics.two_qubit_count,
+                        "q0_esp": q0.esp,
+                        "q0_2q": q0.two_q,
+                        "qbest_esp": qb.esp,
+                        "qbest_2q": qb.two_q,
+                        "mapo_esp": mapo.esp if mapo else float("nan"),
+                        "mapo_2q": mapo.two_q if mapo else -1,
+                        "ratio": ours.metrics.esp / best,
+                        "compile_s": t_ours,
+                    }
+                )
                 codesign = compile_adapter(
-                    QAASpec(num_qubits=n, num_layers=layer, entangler="native",
-                            embedding="approx", embedding_fidelity=0.99), device, seed=0)
+                    QAASpec(
+                        num_qubits=n,
+                        num_layers=layer,
+                        entangler="native",
+                        embedding="approx",
+                        embedding_fidelity=0.99,
+                    ),
+                    device,
+                    seed=0,
+                )
                 emb = codesign.embedding
-                table2.append({
-                    "device": name, "n": n, "L": layer,
-                    "ring_esp": ours.metrics.esp, "ring_2q": ours.metrics.two_qubit_count,
-                    "codesign_esp": codesign.metrics.esp,
-                    "codesign_2q": codesign.metrics.two_qubit_count,
-                    "ratio": codesign.metrics.esp / ours.metrics.esp,
-                    "pairs": len(codesign.spec.native_pairs or ()),
-                    "embedding": f"{emb.kind} {emb.fidelity:.3f}" if emb else "-",
-                })
-                print(f"{name} n={n} L={layer}: ours {ours.metrics.esp:.4f} "
-                      f"({ours.metrics.two_qubit_count} 2q, {t_ours:.2f}s) best peer {best:.4f}"
-                      f" ratio {ours.metrics.esp / best:.3f}; co-design "
-                      f"{codesign.metrics.esp:.4f}", file=sys.stderr, flush=True)
+                table2.append(
+                    {
+                        "device": name,
+                        "n": n,
+                        "L": layer,
+                        "ring_esp": ours.metrics.esp,
+                        "ring_2q": ours.metrics.two_qubit_count,
+                        "codesign_esp": codesign.metrics.esp,
+                        "codesign_2q": codesign.metrics.two_qubit_count,
+                        "ratio": codesign.metrics.esp / ours.metrics.esp,
+                        "pairs": len(codesign.spec.native_pairs or ()),
+                        "embedding": f"{emb.kind} {emb.fidelity:.3f}" if emb else "-",
+                    }
+                )
+                print(
+                    f"{name} n={n} L={layer}: ours {ours.metrics.esp:.4f} "
+                    f"({ours.metrics.two_qubit_count} 2q, {t_ours:.2f}s) best peer {best:.4f}"
+                    f" ratio {ours.metrics.esp / best:.3f}; co-design "
+                    f"{codesign.metrics.esp:.4f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return table1, table2
 
 
@@ -205,14 +242,17 @@ def markdown(table1: list[dict], table2: list[dict], seeds: int) -> str:
         lines.append(
             f"| {r['device']} | {r['n']} | {r['L']} | {r['ours_esp']:.4f} | {r['ours_2q']} | "
             f"{r['q0_esp']:.4f} | {r['q0_2q']} | {r['qbest_esp']:.4f} | {r['qbest_2q']} | "
-            f"{r['mapo_esp']:.4f} | {r['mapo_2q']} | {r['ratio']:.3f} |")
+            f"{r['mapo_esp']:.4f} | {r['mapo_2q']} | {r['ratio']:.3f} |"
+        )
     wins = sum(r["ratio"] >= 1.0 for r in table1)
     big = [r["ratio"] for r in table1 if r["n"] >= 5]
     summary = f"Rows with ours >= best peer: {wins}/{len(table1)}."
     if big:
         summary += f" Mean ratio over n >= 5 rows: {statistics.mean(big):.3f}."
-    summary += (" Geometric mean ratio over all rows: "
-                f"{statistics.geometric_mean([r['ratio'] for r in table1]):.3f}.")
+    summary += (
+        " Geometric mean ratio over all rows: "
+        f"{statistics.geometric_mean([r['ratio'] for r in table1]):.3f}."
+    )
     lines += ["", summary, ""]
     lines += [
         "| device | n | L | ring/exact ESP | 2q | native/approx ESP | 2q | native pairs | "
@@ -223,7 +263,8 @@ def markdown(table1: list[dict], table2: list[dict], seeds: int) -> str:
         lines.append(
             f"| {r['device']} | {r['n']} | {r['L']} | {r['ring_esp']:.4f} | {r['ring_2q']} | "
             f"{r['codesign_esp']:.4f} | {r['codesign_2q']} | {r['pairs']} | "
-            f"{r['embedding']} | {r['ratio']:.3f} |")
+            f"{r['embedding']} | {r['ratio']:.3f} |"
+        )
     lines += ["", f"Mean co-design ratio: {statistics.mean(r['ratio'] for r in table2):.3f}."]
     return "\n".join(lines) + "\n"
 

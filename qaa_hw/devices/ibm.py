@@ -1,25 +1,32 @@
 """IBM devices from the calibration snapshots shipped with ``qiskit_ibm_runtime``.
 
 Every fake backend ``fake_<x>`` of :mod:`qiskit_ibm_runtime.fake_provider` is offered under
-its real name ``ibm_<x>`` (``fake_<x>`` is accepted as an alias). The device record is built
-from ``backend.target`` (errors, durations, T1/T2/frequency) plus ``backend.properties()``
-(asymmetric readout ``prob_meas1_prep0`` / ``prob_meas0_prep1`` and the snapshot date).
+its real name ``ibm_<x>`` (``fake_<x>`` is accepted as an alias).
 
-Names are resolved without importing ``qiskit_ibm_runtime``: the class of each fake backend
-is read from the ``from .<dir> import <Class>`` lines of its ``fake_provider/backends``
-package, so listing the catalog stays cheap and loading one device instantiates one backend.
+Nothing here imports ``qiskit_ibm_runtime`` (about 0.5 s): names come from the
+``from .<dir> import <Class>`` lines of its ``fake_provider/backends`` package, and a device
+is built straight from the snapshot files next to each fake backend
+(``backends/<x>/conf_<x>.json`` and ``props_<x>.json``, located with
+:func:`importlib.util.find_spec`) by :func:`device_from_snapshot`. That reader follows
+``qiskit_ibm_runtime``'s own conversion to a ``Target`` (units, faulty qubits and gates,
+per-gate coupling maps, measure from the qubit properties), and
+:func:`device_from_backend`, which reads a live ``BackendV2`` (``backend.target`` plus
+``backend.properties()``), stays the reference: the tests check that both give equal
+devices.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.util
+import json
 import logging
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,28 +50,45 @@ FAKE_PREFIX = "fake_"
 #: u1 is a virtual Z like rz, u2 a single X90 pulse like sx, u3 two pulses (used for x).
 _LEGACY_ALIASES = {"rz": "u1", "sx": "u2", "x": "u3"}
 _IMPORT_LINE = re.compile(r"^from \.(\w+) import (\w+)", re.MULTILINE)
+_FILENAME = re.compile(r"^\s*(conf|props)_filename\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+
+#: Two-qubit gates of Qiskit's standard gate mapping (the arity a ``Target`` would report).
+_STANDARD_TWO_QUBIT = frozenset({
+    "ch", "cp", "crx", "cry", "crz", "cs", "csdg", "csx", "cu", "cu1", "cu3", "cx", "cy", "cz",
+    "dcx", "ecr", "iswap", "rxx", "ryy", "rzx", "rzz", "swap", "xx_minus_yy", "xx_plus_yy",
+})
+#: Instructions every ``Target`` converted by ``qiskit_ibm_runtime`` carries.
+_REQUIRED = ("measure", "delay", "reset")
+#: SI prefixes, as ``qiskit.utils.units.apply_prefix`` reads them.
+_PREFIXES = {"f": -15, "p": -12, "n": -9, "u": -6, "µ": -6, "m": -3, "k": 3, "M": 6, "G": 9,
+             "T": 12, "P": 15}
 
 
-def _backends_init() -> Path | None:
-    """Path of ``qiskit_ibm_runtime/fake_provider/backends/__init__.py`` without importing it."""
+def _package_root() -> Path | None:
+    """Folder of the ``qiskit_ibm_runtime`` package, found without importing it."""
     spec = importlib.util.find_spec("qiskit_ibm_runtime")
     if spec is None or not spec.submodule_search_locations:
         return None
     for root in spec.submodule_search_locations:
-        path = Path(root) / "fake_provider" / "backends" / "__init__.py"
-        if path.is_file():
-            return path
+        if (Path(root) / "fake_provider" / "backends" / "__init__.py").is_file():
+            return Path(root)
     return None
 
 
+def _backends_dir() -> Path | None:
+    root = _package_root()
+    return None if root is None else root / "fake_provider" / "backends"
+
+
 @functools.cache
-def _fake_classes() -> dict[str, str]:
-    """``{"ibm_brisbane": "FakeBrisbane", ...}`` for every fake backend shipped."""
-    path = _backends_init()
-    found: dict[str, str] = {}
-    if path is not None:
-        for module, cls in _IMPORT_LINE.findall(path.read_text(encoding="utf-8")):
-            found[IBM_PREFIX + module] = cls
+def _fake_backends() -> dict[str, tuple[str, str]]:
+    """``{"ibm_brisbane": ("brisbane", "FakeBrisbane"), ...}``: snapshot folder and class."""
+    folder = _backends_dir()
+    found: dict[str, tuple[str, str]] = {}
+    if folder is not None:
+        text = (folder / "__init__.py").read_text(encoding="utf-8")
+        for module, cls in _IMPORT_LINE.findall(text):
+            found[IBM_PREFIX + module] = (module, cls)
     if found:
         return dict(sorted(found.items()))
     # Fallback (layout changed): instantiate the provider's backends once (~0.15 s).
@@ -73,13 +97,14 @@ def _fake_classes() -> dict[str, str]:
     except ImportError:  # pragma: no cover - qiskit_ibm_runtime is a hard dependency
         return {}
     for backend in FakeProviderForBackendV2().backends():
-        found[IBM_PREFIX + backend.name.removeprefix(FAKE_PREFIX)] = type(backend).__name__
+        short = backend.name.removeprefix(FAKE_PREFIX)
+        found[IBM_PREFIX + short] = (short, type(backend).__name__)
     return dict(sorted(found.items()))
 
 
 def ibm_device_names() -> list[str]:
     """Catalog names (``ibm_<x>``) of every fake backend in ``qiskit_ibm_runtime``."""
-    return list(_fake_classes())
+    return list(_fake_backends())
 
 
 def canonical_ibm_name(name: str) -> str | None:
@@ -87,11 +112,43 @@ def canonical_ibm_name(name: str) -> str | None:
     canonical = name
     if name.startswith(FAKE_PREFIX):
         canonical = IBM_PREFIX + name.removeprefix(FAKE_PREFIX)
-    return canonical if canonical in _fake_classes() else None
+    return canonical if canonical in _fake_backends() else None
+
+
+def _runtime_version() -> str:
+    """``qiskit_ibm_runtime.__version__`` without importing the package."""
+    root = _package_root()
+    if root is not None and (root / "VERSION.txt").is_file():
+        return (root / "VERSION.txt").read_text(encoding="utf-8").strip()
+    try:
+        from importlib.metadata import version
+
+        return version("qiskit-ibm-runtime")
+    except Exception:  # PackageNotFoundError or a broken install
+        return "?"
+
+
+def snapshot_files(name: str) -> tuple[Path, Path] | None:
+    """``(conf, props)`` JSON files of fake backend ``name`` (``ibm_<x>``), if shipped.
+
+    The file names come from the ``conf_filename``/``props_filename`` attributes in the
+    fake backend's module source (``cambridge`` ships two property files), defaulting to
+    ``conf_<x>.json``/``props_<x>.json``.
+    """
+    folder, base = _backends_dir(), _fake_backends().get(name)
+    if folder is None or base is None:
+        return None
+    where = folder / base[0]
+    names = {"conf": f"conf_{base[0]}.json", "props": f"props_{base[0]}.json"}
+    for module in sorted(where.glob("*.py")):
+        for kind, filename in _FILENAME.findall(module.read_text(encoding="utf-8")):
+            names[kind] = filename
+    conf, props = where / names["conf"], where / names["props"]
+    return (conf, props) if conf.is_file() and props.is_file() else None
 
 
 def load_ibm_device(name: str) -> DeviceModel:
-    """Build the :class:`DeviceModel` of one IBM fake backend.
+    """Build the :class:`DeviceModel` of one IBM fake backend from its snapshot files.
 
     Args:
         name: ``ibm_<x>`` or its alias ``fake_<x>``, e.g. ``"ibm_brisbane"``.
@@ -107,18 +164,45 @@ def load_ibm_device(name: str) -> DeviceModel:
         raise DeviceError(
             f"unknown IBM device {name!r}; no such fake backend in qiskit_ibm_runtime"
         )
-    class_name = _fake_classes()[canonical]
+    class_name = _fake_backends()[canonical][1]
+    source = f"qiskit-ibm-runtime {_runtime_version()} fake_provider.{class_name}"
+    files = snapshot_files(canonical)
+    if files is not None:
+        try:
+            conf = json.loads(files[0].read_text(encoding="utf-8"))
+            props = json.loads(files[1].read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise DeviceError(f"{canonical}: cannot read snapshot {files}: {e}") from e
+        return device_from_snapshot(conf, props, name=canonical, source=source)
+    # Fallback (files moved): instantiate the fake backend (imports qiskit_ibm_runtime).
     module = importlib.import_module("qiskit_ibm_runtime.fake_provider")
-    backend = getattr(module, class_name)()
-    version = getattr(importlib.import_module("qiskit_ibm_runtime"), "__version__", "?")
-    return device_from_backend(
-        backend,
-        name=canonical,
-        source=f"qiskit-ibm-runtime {version} fake_provider.{class_name}",
-    )
+    return device_from_backend(getattr(module, class_name)(), name=canonical, source=source)
 
 
-# --------------------------------------------------------------------------- conversion
+# ----------------------------------------------------------------------- calibration
+@dataclass(frozen=True)
+class _Calibration:
+    """What the device record is built from, whatever the origin (target or JSON).
+
+    Attributes:
+        num_qubits: qubits of the backend.
+        names: instruction names of the backend's ``Target``.
+        table: ``{qargs: (error, duration_s)}`` of one instruction (None where unknown).
+        arity: qubits of one instruction (None for control flow).
+        coherence: ``(T1, T2, frequency)`` per qubit in SI units (None where unknown).
+        qubit: a qubit's property snapshot (name -> value or ``(value, date)``).
+        snapshot_date: ISO date of the calibration ("" if unknown).
+    """
+
+    num_qubits: int
+    names: frozenset[str]
+    table: Callable[[str], dict[Qargs, tuple[float | None, float | None]]]
+    arity: Callable[[str], int | None]
+    coherence: Sequence[tuple[float | None, float | None, float | None]]
+    qubit: Callable[[int], Mapping[str, Any]]
+    snapshot_date: str
+
+
 def _median_or(values: Iterable[float | None], default: float) -> float:
     present = [v for v in values if v is not None and math.isfinite(v)]
     return statistics.median(present) if present else default
@@ -132,50 +216,12 @@ def _positive_or(value: Any, default: _T) -> float | _T:
     return value if value > 0 and math.isfinite(value) else default
 
 
-def _properties(backend: Any) -> Any:
-    try:
-        return backend.properties()
-    except Exception:  # any backend without a properties() snapshot
-        return None
-
-
-def _qubit_props(props: Any, qubit: int) -> Mapping[str, Any]:
-    if props is None:
-        return {}
-    try:
-        return dict(props.qubit_property(qubit))
-    except Exception:  # BackendPropertyError / KeyError: no such qubit
-        return {}
-
-
 def _value(entry: Any) -> float | None:
-    """The number of a ``(value, date)`` property tuple, or None."""
+    """The number of a ``(value, date)`` property tuple (or a bare number), or None."""
     if entry is None:
         return None
     value = entry[0] if isinstance(entry, tuple) else entry
     return float(value) if value is not None else None
-
-
-def _arity(target: Any, op: str) -> int | None:
-    """Number of qubits of a target operation (None for control flow and classes)."""
-    try:
-        return int(target.operation_from_name(op).num_qubits)
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _collect(target: Any, op: str, n: int) -> dict[Qargs, tuple[float | None, float | None]]:
-    """``{qargs: (error, duration_s)}`` of one target instruction (None where unknown)."""
-    table: dict[Qargs, tuple[float | None, float | None]] = {}
-    for qargs, inst in target[op].items():
-        error = None if inst is None else inst.error
-        duration = None if inst is None else inst.duration
-        if qargs is None:  # a global (ideal) instruction: defined on every qubit
-            for q in range(n):
-                table[(q,)] = (error, duration)
-        else:
-            table[tuple(int(q) for q in qargs)] = (error, duration)
-    return table
 
 
 def _fill(
@@ -237,14 +283,13 @@ def _one_two_qubit_gate(
         notes.append(note)
 
 
-def _qubits(target: Any, props: Any, measure: Mapping[Qargs, Any], notes: list[str]) -> list[Any]:
+def _qubits(cal: _Calibration, measure: Mapping[Qargs, Any], notes: list[str]) -> list[Any]:
     """Per-qubit T1/T2/frequency/readout with medians for gaps and T2 clamped to 2 T1."""
-    n = target.num_qubits
-    qprops = list(target.qubit_properties or [None] * n)
-    qprops += [None] * (n - len(qprops))
-    t1 = [getattr(qp, "t1", None) for qp in qprops]
-    t2 = [getattr(qp, "t2", None) for qp in qprops]
-    freq = [getattr(qp, "frequency", None) for qp in qprops]
+    n = cal.num_qubits
+    coherence = list(cal.coherence) + [(None, None, None)] * (n - len(cal.coherence))
+    t1 = [c[0] for c in coherence]
+    t2 = [c[1] for c in coherence]
+    freq = [c[2] for c in coherence]
     med_t1 = _median_or(t1, 100e-6)
     med_t2 = _median_or(t2, min(100e-6, 2 * med_t1))
     for label, values, med in (("T1", t1, med_t1), ("T2", t2, med_t2)):
@@ -255,7 +300,7 @@ def _qubits(target: Any, props: Any, measure: Mapping[Qargs, Any], notes: list[s
             notes.append(note)
     readout = []
     for q in range(n):
-        qp = _qubit_props(props, q)
+        qp = cal.qubit(q)
         p10 = _value(qp.get("prob_meas1_prep0"))
         p01 = _value(qp.get("prob_meas0_prep1"))
         if p10 is None or p01 is None:
@@ -284,6 +329,72 @@ def _qubits(target: Any, props: Any, measure: Mapping[Qargs, Any], notes: list[s
     return qubits
 
 
+def _assemble(cal: _Calibration, *, name: str, source: str) -> DeviceModel:
+    """The device record from a calibration (rules in :func:`device_from_backend`)."""
+    notes: list[str] = []
+    raw: dict[str, dict[Qargs, tuple[float | None, float | None]]] = {}
+    for op in KNOWN_INSTRUCTIONS:
+        if op in cal.names:
+            raw[op] = cal.table(op)
+        elif _LEGACY_ALIASES.get(op) in cal.names:
+            legacy = _LEGACY_ALIASES[op]
+            raw[op] = cal.table(legacy)
+            notes.append(f"{op} taken from legacy {legacy}")
+    skipped = sorted(op for op in cal.names if op not in raw and cal.arity(op) == 2)
+    if skipped:
+        notes.append(f"two-qubit instruction(s) outside the model dropped: {', '.join(skipped)}")
+    tables = {op: _fill(op, table, notes) for op, table in raw.items() if table}
+    _one_two_qubit_gate(tables, notes)
+    qubits = _qubits(cal, tables.get("measure", {}), notes)
+    return DeviceModel(
+        name=name,
+        family="ibm",
+        qubits=tuple(qubits),
+        instructions=tables,
+        source="; ".join([source, *notes]),
+        snapshot_date=cal.snapshot_date,
+    )
+
+
+# ------------------------------------------------------------------ from a BackendV2
+def _properties(backend: Any) -> Any:
+    try:
+        return backend.properties()
+    except Exception:  # any backend without a properties() snapshot
+        return None
+
+
+def _qubit_props(props: Any, qubit: int) -> Mapping[str, Any]:
+    if props is None:
+        return {}
+    try:
+        return dict(props.qubit_property(qubit))
+    except Exception:  # BackendPropertyError / KeyError: no such qubit
+        return {}
+
+
+def _arity(target: Any, op: str) -> int | None:
+    """Number of qubits of a target operation (None for control flow and classes)."""
+    try:
+        return int(target.operation_from_name(op).num_qubits)
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _collect(target: Any, op: str, n: int) -> dict[Qargs, tuple[float | None, float | None]]:
+    """``{qargs: (error, duration_s)}`` of one target instruction (None where unknown)."""
+    table: dict[Qargs, tuple[float | None, float | None]] = {}
+    for qargs, inst in target[op].items():
+        error = None if inst is None else inst.error
+        duration = None if inst is None else inst.duration
+        if qargs is None:  # a global (ideal) instruction: defined on every qubit
+            for q in range(n):
+                table[(q,)] = (error, duration)
+        else:
+            table[tuple(int(q) for q in qargs)] = (error, duration)
+    return table
+
+
 def device_from_backend(backend: Any, *, name: str | None = None, source: str = "") -> DeviceModel:
     """Convert a Qiskit ``BackendV2`` (fake or real) into a :class:`DeviceModel`.
 
@@ -305,32 +416,117 @@ def device_from_backend(backend: Any, *, name: str | None = None, source: str = 
     target = backend.target
     props = _properties(backend)
     n = int(target.num_qubits)
-    notes: list[str] = []
-    names = set(target.operation_names)
-    raw: dict[str, dict[Qargs, tuple[float | None, float | None]]] = {}
-    for op in KNOWN_INSTRUCTIONS:
-        if op in names:
-            raw[op] = _collect(target, op, n)
-        elif _LEGACY_ALIASES.get(op) in names:
-            legacy = _LEGACY_ALIASES[op]
-            raw[op] = _collect(target, legacy, n)
-            notes.append(f"{op} taken from legacy {legacy}")
-    skipped = sorted(op for op in names if op not in raw and _arity(target, op) == 2)
-    if skipped:
-        notes.append(f"two-qubit instruction(s) outside the model dropped: {', '.join(skipped)}")
-    tables = {op: _fill(op, table, notes) for op, table in raw.items() if table}
-    _one_two_qubit_gate(tables, notes)
-    qubits = _qubits(target, props, tables.get("measure", {}), notes)
-    snapshot = ""
+    qprops = list(target.qubit_properties or [])
     last_update = getattr(props, "last_update_date", None)
-    if last_update is not None:
-        snapshot = last_update.date().isoformat()
-    device_name = name or IBM_PREFIX + str(backend.name).removeprefix(FAKE_PREFIX)
-    return DeviceModel(
-        name=device_name,
-        family="ibm",
-        qubits=tuple(qubits),
-        instructions=tables,
-        source="; ".join([source or f"backend {backend.name}", *notes]),
-        snapshot_date=snapshot,
+    cal = _Calibration(
+        num_qubits=n,
+        names=frozenset(target.operation_names),
+        table=lambda op: _collect(target, op, n),
+        arity=lambda op: _arity(target, op),
+        coherence=[(getattr(qp, "t1", None), getattr(qp, "t2", None),
+                    getattr(qp, "frequency", None)) for qp in qprops],
+        qubit=lambda q: _qubit_props(props, q),
+        snapshot_date="" if last_update is None else last_update.date().isoformat(),
     )
+    device_name = name or IBM_PREFIX + str(backend.name).removeprefix(FAKE_PREFIX)
+    return _assemble(cal, name=device_name, source=source or f"backend {backend.name}")
+
+
+# -------------------------------------------------------------- from snapshot JSON
+def _apply_prefix(value: Any, unit: str | None) -> Any:
+    """``qiskit.utils.units.apply_prefix`` (value in SI units; ``"ns"`` -> seconds)."""
+    if value is None or not unit or len(unit) == 1:
+        return value
+    try:
+        pow10 = _PREFIXES[unit[0]]
+    except KeyError as e:
+        raise DeviceError(f"calibration snapshot: unknown unit {unit!r}") from e
+    return value / pow(10, -pow10) if pow10 < 0 else value * pow(10, pow10)
+
+
+def _nduvs(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``{name: value}`` (SI units) of a list of name/date/unit/value records."""
+    return {str(e["name"]): _apply_prefix(e.get("value"), e.get("unit")) for e in entries}
+
+
+def _iso_date(text: Any) -> str:
+    if not text:
+        return ""
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return str(text)[:10]
+
+
+def device_from_snapshot(
+    conf: Mapping[str, Any], props: Mapping[str, Any] | None, *, name: str, source: str
+) -> DeviceModel:
+    """The :class:`DeviceModel` of a backend from its configuration and properties JSON.
+
+    Reads what ``qiskit_ibm_runtime`` would turn into ``backend.target`` (its
+    ``convert_to_target``): instructions are the ``basis_gates`` plus measure/delay/reset;
+    an instruction's qubit tuples come from its ``coupling_map`` in ``conf["gates"]`` and
+    from the properties' ``gates`` (``gate_error``, ``gate_length``); measure takes each
+    qubit's ``readout_error``/``readout_length``; faulty qubits and gates (``operational``
+    false) are left out; an instruction with neither is defined on every qubit with
+    unknown numbers. Then the rules of :func:`device_from_backend` apply.
+
+    Args:
+        conf: the ``conf_<x>.json`` content (``n_qubits``, ``basis_gates``, ``gates``).
+        props: the ``props_<x>.json`` content (``qubits``, ``gates``, ``last_update_date``),
+            or None.
+        name: catalog name of the device.
+        source: provenance text placed first in ``DeviceModel.source``.
+
+    Returns:
+        The device record, family ``"ibm"``.
+    """
+    n = int(conf["n_qubits"])
+    configs = {str(g["name"]): g for g in conf.get("gates", [])}
+    names = set(conf.get("basis_gates", [])) | set(_REQUIRED)
+    qubit_data = [_nduvs(q) for q in (props or {}).get("qubits", [])]
+    gate_data: dict[str, dict[Qargs, dict[str, Any]]] = {}
+    for gate in (props or {}).get("gates", []):
+        per = gate_data.setdefault(str(gate["gate"]), {})
+        per[tuple(int(q) for q in gate["qubits"])] = _nduvs(gate.get("parameters", []))
+    faulty = {q for q, d in enumerate(qubit_data)
+              if "operational" in d and not bool(d["operational"])}
+
+    def table(op: str) -> dict[Qargs, tuple[float | None, float | None]]:
+        found: dict[Qargs, tuple[float | None, float | None]] | None = None
+        if coupling := configs.get(op, {}).get("coupling_map"):
+            found = {tuple(int(q) for q in qa): (None, None) for qa in coupling}
+        if props is not None and op == "measure":
+            found = {(q,): (d.get("readout_error"), d.get("readout_length"))
+                     for q, d in enumerate(qubit_data[:n]) if q not in faulty}
+        elif props is not None and op in gate_data:
+            for qargs, params in gate_data[op].items():
+                if faulty.intersection(qargs) or not bool(params.get("operational", True)):
+                    if found is not None:
+                        found.pop(qargs, None)
+                    continue
+                if found is None:
+                    found = {}
+                found[qargs] = (params.get("gate_error"), params.get("gate_length"))
+        if found is None and op in _REQUIRED:
+            found = {(q,): (None, None) for q in range(n) if q not in faulty}
+        if found is None:  # a global instruction: every qubit, numbers unknown
+            found = {(q,): (None, None) for q in range(n)}
+        return found
+
+    def arity(op: str) -> int | None:
+        if op in _STANDARD_TWO_QUBIT:
+            return 2
+        coupling = configs.get(op, {}).get("coupling_map")
+        return len(coupling[0]) if coupling else None
+
+    cal = _Calibration(
+        num_qubits=n,
+        names=frozenset(names),
+        table=table,
+        arity=arity,
+        coherence=[(d.get("T1"), d.get("T2"), d.get("frequency")) for d in qubit_data],
+        qubit=lambda q: qubit_data[q] if q < len(qubit_data) else {},
+        snapshot_date=_iso_date((props or {}).get("last_update_date")),
+    )
+    return _assemble(cal, name=name, source=source)

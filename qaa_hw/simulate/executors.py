@@ -19,8 +19,13 @@ Both simulate only the k active qubits: the physical circuit is remapped onto ``
 Aer and Cirq differ by construction (see :mod:`qaa_hw.devices.cirq_convert`): Cirq relaxes
 *idle* qubits for every moment and makes a moment as long as its longest gate, Aer relaxes only
 the qubits a gate acts on; Cirq subtracts the relaxation Pauli error linearly where Aer solves
-for the depolarising parameter exactly; Cirq uses one median duration per gate type. The tests
-bound the resulting difference (``tests/simulate/test_executors.py``).
+for the depolarising parameter exactly; Cirq uses one median duration per gate type. Measured
+max |<Z>_Aer - <Z>_Cirq| on ibm_brisbane (L = 2, ring, 4 random inputs): 0.004 / 0.05 / 0.13
+for n = 2 / 3 / 4 on a routed heavy-hex path, where the noise itself moves <Z> by up to
+0.07 / 0.17 / 0.34; 0.08 for the qaa_hw-compiled n = 4 adapter. Without T1/T2 (only gate
+depolarising and readout) they agree to 1e-10, and exactly on a noiseless device, which
+pins the difference on the relaxation models. ``tests/simulate/test_executors.py`` checks all
+three regimes.
 
 Results are :class:`ExecutorResult` records (numpy, logical qubit order).
 """

@@ -310,6 +310,9 @@ def _pauli_error(average_infidelity: float, num_qubits: int) -> float:
     return min(1.0, r * (dim + 1) / dim)
 
 
+_NO_DECAY_NS = 1e30
+
+
 def _tphi_ns(t1_s: float, t2_s: float) -> float:
     rate = 1 / t2_s - 1 / (2 * t1_s)  # 1/inf == 0.0
     return math.inf if rate <= 0 else 1e9 / rate
@@ -346,9 +349,14 @@ def device_noise_properties(device: DeviceModel) -> DeviceNoiseProperties:
     coherent = all(math.isinf(q.t1_s) and math.isinf(q.t2_s) for q in device.qubits)
     t1_ns: dict[cirq.Qid, float] = {}
     tphi_ns: dict[cirq.Qid, float] = {}
-    if not coherent:
-        t1_ns = {line[i]: q.t1_s * 1e9 for i, q in enumerate(device.qubits)}
-        tphi_ns = {line[i]: _tphi_ns(q.t1_s, q.t2_s) for i, q in enumerate(device.qubits)}
+    if not coherent or gate_pauli_errors:
+        # Cirq subtracts the decoherence part from every gate error, so it needs T1/Tphi on
+        # each qubit; an infinite time becomes _NO_DECAY_NS (a relaxation rate of ~1e-30/ns).
+        t1_ns = {line[i]: min(q.t1_s * 1e9, _NO_DECAY_NS) for i, q in enumerate(device.qubits)}
+        tphi_ns = {
+            line[i]: min(_tphi_ns(q.t1_s, q.t2_s), _NO_DECAY_NS)
+            for i, q in enumerate(device.qubits)
+        }
     readout_errors: dict[cirq.Qid, list[float]] = {
         line[i]: [q.prob_meas1_prep0, q.prob_meas0_prep1]
         for i, q in enumerate(device.qubits)

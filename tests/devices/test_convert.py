@@ -562,3 +562,26 @@ def test_noiseless_device_is_ideal_in_aer_and_cirq(two_qubit: str) -> None:
     ideal = ideal_probs(qc)
     np.testing.assert_allclose(cirq_probs(qc, device), ideal, atol=1e-7)
     np.testing.assert_allclose(aer_probs(qc, device), ideal, atol=1e-7)
+
+
+@pytest.mark.parametrize("two_qubit", ["ecr", "cz"])
+def test_cirq_gate_noise_without_decoherence_matches_aer(two_qubit: str) -> None:
+    """Infinite T1/T2 with non-zero gate errors: both models are pure depolarising + readout."""
+    base = line_device(3, two_qubit)
+    device = DeviceModel(
+        name="no-decay",
+        family="synthetic",
+        qubits=tuple(
+            QubitProperties(
+                t1_s=math.inf,
+                t2_s=math.inf,
+                prob_meas1_prep0=q.prob_meas1_prep0,
+                prob_meas0_prep1=q.prob_meas0_prep1,
+            )
+            for q in base.qubits
+        ),
+        instructions=base.instructions,
+    )
+    qc = aligned_circuit(two_qubit)
+    np.testing.assert_allclose(cirq_probs(qc, device), aer_probs(qc, device), atol=1e-9)
+    assert np.abs(aer_probs(qc, device) - ideal_probs(qc)).max() > 1e-3

@@ -51,6 +51,7 @@ from qaa_hw.compile.compiled import CompiledAdapter, EmbeddingAngles
 from qaa_hw.compile.layout import Shape, device_shapes, placement_scores, usage_profile
 from qaa_hw.compile.linear import synthesize_ansatz
 from qaa_hw.compile.metrics import compute_metrics, esp
+from qaa_hw.compile.peephole import rz_frames
 from qaa_hw.compile.pipeline import Routed, merge_swaps, region_coupling_edges, route, translate
 from qaa_hw.compile.synthesis import candidate_orders, synthesize_network
 from qaa_hw.devices.model import DeviceModel, restrict
@@ -318,6 +319,14 @@ def compile_adapter(
                        optimization_level=optimization_level)
 
 
+def _prepared(circuit: QuantumCircuit) -> QuantumCircuit:
+    import os
+
+    if os.environ.get("QAA_NO_FRAMES"):
+        return circuit
+    return rz_frames(circuit)
+
+
 def _ops(circuit: QuantumCircuit) -> list[tuple[str, tuple[int, ...]]]:
     return [(inst.operation.name, tuple(circuit.find_bit(q).index for q in inst.qubits))
             for inst in circuit.data]
@@ -350,7 +359,7 @@ def _place_best(
         shape = shapes[cand.shape]
         first = placement_scores(device, shape, usage_profile(_ops(cand.circuit), cand.final))
         region = shape.placements[int(np.argmax(first))]
-        physical = translate(cand.circuit, to_target(restrict(device, region)),
+        physical = translate(_prepared(cand.circuit), to_target(restrict(device, region)),
                              optimization_level=optimization_level)
         profile = usage_profile(_ops(physical), cand.final, translated=True)
         scores = placement_scores(device, shape, profile)
@@ -362,7 +371,8 @@ def _place_best(
     for _, ci, placement in scored[:placements]:
         cand = pool[ci]
         sub = restrict(device, placement)
-        physical = translate(cand.circuit, to_target(sub), optimization_level=optimization_level)
+        physical = translate(_prepared(cand.circuit), to_target(sub),
+                             optimization_level=optimization_level)
         value = esp(physical, sub, cand.final)
         if best_result is None or value > best_result[0]:
             best_result = (value, cand, placement, physical)

@@ -4,15 +4,12 @@ Every fake backend ``fake_<x>`` of :mod:`qiskit_ibm_runtime.fake_provider` is of
 its real name ``ibm_<x>`` (``fake_<x>`` is accepted as an alias).
 
 Nothing here imports ``qiskit_ibm_runtime`` (about 0.5 s): names come from the
-``from .<dir> import <Class>`` lines of its ``fake_provider/backends`` package, and a device
-is built straight from the snapshot files next to each fake backend
-(``backends/<x>/conf_<x>.json`` and ``props_<x>.json``, located with
-:func:`importlib.util.find_spec`) by :func:`device_from_snapshot`. That reader follows
-``qiskit_ibm_runtime``'s own conversion to a ``Target`` (units, faulty qubits and gates,
-per-gate coupling maps, measure from the qubit properties), and
-:func:`device_from_backend`, which reads a live ``BackendV2`` (``backend.target`` plus
-``backend.properties()``), stays the reference: the tests check that both give equal
-devices.
+``from .<dir> import <Class>`` lines of its ``fake_provider/backends`` package (found with
+:func:`importlib.util.find_spec`), and :func:`device_from_snapshot` builds a device straight
+from the ``conf_<x>.json``/``props_<x>.json`` files next to each fake backend, following
+``qiskit_ibm_runtime``'s own conversion to a ``Target``. :func:`device_from_backend` (a live
+``BackendV2``: ``backend.target`` plus ``backend.properties()``) stays the reference; the
+tests check that both give equal devices.
 """
 
 from __future__ import annotations
@@ -42,6 +39,8 @@ from qaa_hw.errors import DeviceError
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T", float, None)
+#: ``{qargs: (error, duration_s)}`` of one instruction, None where the snapshot has no number.
+_Raw = dict[Qargs, tuple[float | None, float | None]]
 
 IBM_PREFIX = "ibm_"
 FAKE_PREFIX = "fake_"
@@ -64,12 +63,11 @@ _PREFIXES = {"f": -15, "p": -12, "n": -9, "u": -6, "µ": -6, "m": -3, "k": 3, "M
              "T": 12, "P": 15}
 
 
+@functools.cache
 def _package_root() -> Path | None:
     """Folder of the ``qiskit_ibm_runtime`` package, found without importing it."""
     spec = importlib.util.find_spec("qiskit_ibm_runtime")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
+    for root in (spec.submodule_search_locations or []) if spec is not None else []:
         if (Path(root) / "fake_provider" / "backends" / "__init__.py").is_file():
             return Path(root)
     return None
@@ -116,16 +114,10 @@ def canonical_ibm_name(name: str) -> str | None:
 
 
 def _runtime_version() -> str:
-    """``qiskit_ibm_runtime.__version__`` without importing the package."""
+    """``qiskit_ibm_runtime.__version__`` (its ``VERSION.txt``) without importing it."""
     root = _package_root()
-    if root is not None and (root / "VERSION.txt").is_file():
-        return (root / "VERSION.txt").read_text(encoding="utf-8").strip()
-    try:
-        from importlib.metadata import version
-
-        return version("qiskit-ibm-runtime")
-    except Exception:  # PackageNotFoundError or a broken install
-        return "?"
+    path = None if root is None else root / "VERSION.txt"
+    return path.read_text(encoding="utf-8").strip() if path and path.is_file() else "?"
 
 
 def snapshot_files(name: str) -> tuple[Path, Path] | None:
@@ -196,7 +188,7 @@ class _Calibration:
 
     num_qubits: int
     names: frozenset[str]
-    table: Callable[[str], dict[Qargs, tuple[float | None, float | None]]]
+    table: Callable[[str], _Raw]
     arity: Callable[[str], int | None]
     coherence: Sequence[tuple[float | None, float | None, float | None]]
     qubit: Callable[[int], Mapping[str, Any]]
@@ -332,7 +324,7 @@ def _qubits(cal: _Calibration, measure: Mapping[Qargs, Any], notes: list[str]) -
 def _assemble(cal: _Calibration, *, name: str, source: str) -> DeviceModel:
     """The device record from a calibration (rules in :func:`device_from_backend`)."""
     notes: list[str] = []
-    raw: dict[str, dict[Qargs, tuple[float | None, float | None]]] = {}
+    raw: dict[str, _Raw] = {}
     for op in KNOWN_INSTRUCTIONS:
         if op in cal.names:
             raw[op] = cal.table(op)
@@ -381,9 +373,9 @@ def _arity(target: Any, op: str) -> int | None:
         return None
 
 
-def _collect(target: Any, op: str, n: int) -> dict[Qargs, tuple[float | None, float | None]]:
+def _collect(target: Any, op: str, n: int) -> _Raw:
     """``{qargs: (error, duration_s)}`` of one target instruction (None where unknown)."""
-    table: dict[Qargs, tuple[float | None, float | None]] = {}
+    table: _Raw = {}
     for qargs, inst in target[op].items():
         error = None if inst is None else inst.error
         duration = None if inst is None else inst.duration
@@ -492,8 +484,8 @@ def device_from_snapshot(
     faulty = {q for q, d in enumerate(qubit_data)
               if "operational" in d and not bool(d["operational"])}
 
-    def table(op: str) -> dict[Qargs, tuple[float | None, float | None]]:
-        found: dict[Qargs, tuple[float | None, float | None]] | None = None
+    def table(op: str) -> _Raw:
+        found: _Raw | None = None
         if coupling := configs.get(op, {}).get("coupling_map"):
             found = {tuple(int(q) for q in qa): (None, None) for qa in coupling}
         if props is not None and op == "measure":

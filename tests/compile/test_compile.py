@@ -107,6 +107,55 @@ def test_default_compile_prepares_the_adapter_state(device: DeviceModel, n: int,
     np.testing.assert_allclose(physical, expected, atol=1e-8)
 
 
+def _placed_ansatz(compiled, theta: np.ndarray, active: list[int]) -> Operator:  # type: ignore[no-untyped-def]
+    """Logical ansatz with logical i read from initial_layout[i] and left on final_layout[i]
+    (on the active qubits), written out independently of the compiler."""
+    spec = compiled.spec
+    layers, n, rots = spec.parameter_shape
+    index = {q: i for i, q in enumerate(active)}
+    qc = QuantumCircuit(len(active))
+    qc.compose(reference_ansatz(n, layers, rots, entangler_pairs(spec), theta),
+               qubits=[index[q] for q in compiled.initial_layout], inplace=True)
+    where = {i: index[q] for i, q in enumerate(compiled.initial_layout)}
+    for i, q in enumerate(compiled.final_layout):  # move logical i to final_layout[i]
+        goal = index[q]
+        if where[i] != goal:
+            other = next((j for j, p in where.items() if p == goal), None)
+            qc.swap(where[i], goal)
+            if other is not None:
+                where[other] = where[i]
+            where[i] = goal
+    return Operator(qc)
+
+
+@pytest.mark.parametrize(("n", "layers", "rotations", "entangler"),
+                         [(2, 2, "ry", "ring"), (3, 2, "ry_rz", "ring"), (4, 2, "ry", "ring"),
+                          (4, 1, "ry", "native"), (4, 2, "ry_rz", "line")])
+def test_default_compile_ansatz_segment_is_operator_equivalent(
+        device: DeviceModel, n: int, layers: int, rotations: str, entangler: str) -> None:
+    """Default route: circuit(alpha, theta) = A(theta) V(alpha) as operators, with A the
+    logical ansatz placed from initial_layout to final_layout and V depending on alpha only.
+
+    The embedding part V is re-synthesised (only V|0...0> is specified, see
+    test_default_compile_prepares_the_adapter_state), so the check is
+    U(alpha, theta) = A(theta) A(theta')^-1 U(alpha, theta') for random alpha, theta, theta'.
+    """
+    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rotations,  # type: ignore[arg-type]
+                   entangler=entangler)  # type: ignore[arg-type]
+    compiled = compile_adapter(spec, device, seed=2)
+    active = _active(compiled)
+    rng = np.random.default_rng(100 + n)
+    x = rng.normal(size=2**n)
+    assert compiled.embedding is not None
+    alpha = compiled.embedding.angles(x)
+    for _ in range(2):
+        theta, theta2 = (rng.uniform(-np.pi, np.pi, spec.num_parameters) for _ in range(2))
+        u = Operator(restrict_circuit(bind(compiled.circuit, alpha, theta), active))
+        u2 = Operator(restrict_circuit(bind(compiled.circuit, alpha, theta2), active))
+        a, a2 = _placed_ansatz(compiled, theta, active), _placed_ansatz(compiled, theta2, active)
+        assert u.equiv(u2.compose(a2.adjoint()).compose(a))
+
+
 def test_esp_matches_an_independent_recomputation(device: DeviceModel) -> None:
     for spec in (QAASpec(num_qubits=3, num_layers=2), QAASpec(num_qubits=4, num_layers=1)):
         compiled = compile_adapter(spec, device, seed=0)

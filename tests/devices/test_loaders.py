@@ -124,6 +124,55 @@ def test_ibm_legacy_u_basis_maps_to_rz_sx_x() -> None:
     assert "sx taken from legacy u2" in device.source
 
 
+def _reference_ibm_device(name: str) -> DeviceModel:
+    """The device through the live fake backend (``backend.target`` + ``properties()``)."""
+    import importlib
+
+    from qaa_hw.devices.ibm import _fake_backends, device_from_backend
+
+    class_name = _fake_backends()[name][1]
+    backend = getattr(importlib.import_module("qiskit_ibm_runtime.fake_provider"), class_name)()
+    source = load_ibm_device(name).source.split("; ")[0]
+    return device_from_backend(backend, name=name, source=source)
+
+
+@pytest.mark.parametrize(
+    "name", ["ibm_brisbane", "ibm_torino", "ibm_cairo", "ibm_almaden", "ibm_fractional"]
+)
+def test_ibm_snapshot_reader_matches_the_target_path(name: str) -> None:
+    """JSON reader (default loader) == conversion of backend.target (the reference)."""
+    device = load_ibm_device(name)
+    reference = _reference_ibm_device(name)
+    assert_same_device(device, reference)
+    assert device == reference  # exact, not just within 1e-12
+
+
+def test_ibm_fractional_drops_rzz_and_cambridge_uses_its_props_file() -> None:
+    from qaa_hw.devices.ibm import snapshot_files
+
+    assert "outside the model dropped: rzz" in load_ibm_device("ibm_fractional").source
+    files = snapshot_files("ibm_cambridge")
+    assert files is not None and files[1].name == "props_cambridge.json"
+
+
+def test_loading_an_ibm_device_does_not_import_qiskit_ibm_runtime() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from qaa_hw.devices.catalog import load_device; "
+            "d = load_device('ibm_brisbane'); assert d.num_qubits == 127; "
+            "print('qiskit_ibm_runtime' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_every_ibm_snapshot_matches_the_target_path() -> None:
+    for name in ibm_device_names():
+        assert load_ibm_device(name) == _reference_ibm_device(name), name
+
+
 # --------------------------------------------------------------------------- Google
 def test_google_names_match_the_virtual_engine_factory() -> None:
     with warnings.catch_warnings():

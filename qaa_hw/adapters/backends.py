@@ -1,0 +1,335 @@
+"""Where a QAA layer's circuit runs: ideal, noisy on a device, finite shots, mitigated.
+
+A backend maps ``(spec, x, theta)`` to the circuit readout (``[..., n]`` Z expectations or
+``[..., 2^n]`` probabilities). The same trained layer can be switched between backends with
+:func:`qaa_hw.adapters.qaa.set_qaa_backend`.
+
+* :class:`IdealBackend`: the exact differentiable torch statevector engine
+  (:func:`qaa_hw.simulate.statevector.simulate_qaa`).
+* :class:`NoisyBackend`: the adapter compiled for a device
+  (:func:`qaa_hw.compile.api.compile_adapter`) and evaluated by
+  :class:`~qaa_hw.simulate.noisy.FastNoisyEngine` on the device with its noise scaled by λ
+  (:func:`~qaa_hw.devices.model.scale_noise`; the physical circuit is kept, only the noise
+  changes). Optionally finite shots.
+
+**Quadratic form.** With an exact amplitude embedding and ``prep_noise`` ``"effective"`` or
+``"none"``, the engine's readout is exactly a quadratic form of the normalised input,
+``out_o(x) = x̂ᵀ Q_o x̂`` (readout error is affine in ``<Z>`` and ``x̂ᵀx̂ = 1``, so it folds into
+``Q``). ``Q`` is read from ``d(d+1)/2`` probe inputs (``e_i`` and ``(e_i + e_j)/√2``) by
+one engine call that is differentiable in ``theta``; the readout of every token is then one
+batched product, differentiable in both ``x`` and ``theta``. That is what makes noise-aware
+training of a whole LLM feasible: the engine runs once per layer and step, not once per
+token. Construction checks the identity on random inputs. For ``prep_noise="exact"`` (or
+approximate embeddings) the engine runs per token, and only ``theta`` gets gradients, so
+such a backend refuses to train a down-projection (it raises instead of silently dropping
+the gradient).
+
+**Finite shots.** The exact measured distribution of every token is sampled with
+:func:`~qaa_hw.simulate.noisy.sample_outcomes` (seeded generator); Z estimates come from
+the same sampled bitstrings. Evaluation only (sampling has no gradient).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.devices.model import DeviceModel, scale_noise
+from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise, sample_outcomes
+from qaa_hw.simulate.statevector import simulate_qaa
+
+logger = logging.getLogger(__name__)
+
+#: Quadratic-form identity tolerance checked at construction (float64 engine).
+QUADRATIC_TOL = 1e-9
+
+
+class QAABackend(ABC):
+    """How a QAA layer evaluates its circuit."""
+
+    #: short kind, stored in result rows: ``"ideal"``, ``"noisy"``, ``"mitigated"``.
+    kind: str = ""
+
+    @abstractmethod
+    def readout(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
+        """Circuit readout for every row of ``x`` (``[..., d]``, ``d <= 2^n``).
+
+        Returns:
+            ``[..., spec.output_dim]`` in ``x.dtype``.
+        """
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-data description for result rows (kind, device, noise scale, ...)."""
+        return {"backend": self.kind, "device": None, "noise_scale": None,
+                "mitigation": "none", "shots": None}
+
+    def clear_cache(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Forget cached per-theta results (called when a backend is (re)installed)."""
+
+
+class IdealBackend(QAABackend):
+    """Exact statevector simulation (:func:`~qaa_hw.simulate.statevector.simulate_qaa`)."""
+
+    kind = "ideal"
+
+    def readout(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
+        """See :meth:`QAABackend.readout`."""
+        return simulate_qaa(spec, x, theta)
+
+
+def normalised_rows(x: Tensor, dim: int) -> Tensor:
+    """Zero-pad the last axis to ``dim`` and L2-normalise; all-zero rows become ``e_0``.
+
+    Matches the statevector engine's embedding convention (differentiable, NaN-free).
+    """
+    if x.shape[-1] < dim:
+        x = torch.nn.functional.pad(x, (0, dim - x.shape[-1]))
+    sq = (x * x).sum(-1, keepdim=True)
+    zero = (sq == 0).to(x.dtype)
+    if bool(zero.any()):
+        e0 = torch.zeros(dim, dtype=x.dtype, device=x.device)
+        e0[0] = 1.0
+        x = x + zero * e0
+        sq = sq + zero
+    return x / sq.sqrt()
+
+
+def _probe_inputs(dim: int) -> Tensor:
+    """``e_i`` for every i, then ``(e_i + e_j)/sqrt 2`` for i < j: ``[d(d+1)/2, d]``."""
+    eye = torch.eye(dim, dtype=torch.float64)
+    iu, ju = torch.triu_indices(dim, dim, offset=1)
+    pairs = (eye[iu] + eye[ju]) / math.sqrt(2.0)
+    return torch.cat((eye, pairs))
+
+
+def _probe_decoder(dim: int) -> Tensor:
+    """The fixed linear map from probe values ``[m]`` to the symmetric ``Q`` (``[m, d*d]``).
+
+    ``Q_ii = f(e_i)`` and ``Q_ij = Q_ji = f((e_i + e_j)/sqrt 2) - (Q_ii + Q_jj) / 2``.
+    """
+    iu, ju = torch.triu_indices(dim, dim, offset=1)
+    m = dim + iu.numel()
+    dec = torch.zeros(m, dim, dim, dtype=torch.float64)
+    idx = torch.arange(dim)
+    dec[idx, idx, idx] = 1.0
+    rows = torch.arange(dim, m)
+    dec[rows, iu, ju] = 1.0
+    dec[rows, ju, iu] = 1.0
+    dec[iu, iu, ju] -= 0.5
+    dec[ju, iu, ju] -= 0.5
+    dec[iu, ju, iu] -= 0.5
+    dec[ju, ju, iu] -= 0.5
+    return dec.reshape(m, dim * dim)
+
+
+def quadratic_readout(x: Tensor, q: Tensor) -> Tensor:
+    """``x̂ᵀ Q_o x̂`` for every row (``x [..., <=d]``, ``Q [O, d, d]``) -> ``[..., O]``."""
+    num_out, dim, _ = q.shape
+    xh = normalised_rows(x, dim)
+    qx = xh @ q.to(xh.dtype).permute(1, 0, 2).reshape(dim, num_out * dim)
+    return (qx.unflatten(-1, (num_out, dim)) * xh.unsqueeze(-2)).sum(-1)
+
+
+def z_from_frequencies(freq: Tensor, num_qubits: int) -> Tensor:
+    """``<Z_q> = sum_b f_b (1 - 2 b_q)`` (bit q of the outcome index b) -> ``[B, n]``."""
+    idx = torch.arange(freq.shape[-1])
+    bits = (idx[:, None] >> torch.arange(num_qubits)[None, :]) & 1
+    return freq @ (1.0 - 2.0 * bits.to(freq.dtype))
+
+
+class NoisyBackend(QAABackend):
+    """A compiled adapter on its device, noise scaled by ``noise_scale``, fast noisy engine.
+
+    Args:
+        compiled: the adapter compiled for the device (:func:`compile_for_device`).
+        noise_scale: λ applied to ``compiled.device`` (0 = noiseless, 1 = as calibrated).
+        prep_noise: :class:`~qaa_hw.simulate.noisy.FastNoisyEngine` preparation noise;
+            ``"effective"`` (default) allows the fast, fully differentiable quadratic form.
+        shots: finite shots per token (``None``: exact expectation values).
+        seed: seed of the engine's fit and of the shot sampler.
+
+    Raises:
+        ConfigError: invalid ``prep_noise`` or ``shots``.
+        SimulationError: the engine's readout is not the quadratic form it should be.
+    """
+
+    kind = "noisy"
+
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noise_scale: float = 1.0,
+        prep_noise: PrepNoise = "effective",
+        shots: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        if prep_noise not in PREP_NOISE_MODES:
+            raise ConfigError(
+                f"prep_noise={prep_noise!r} is not valid; accepted: {', '.join(PREP_NOISE_MODES)}"
+            )
+        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int)
+                                  or shots < 1):
+            raise ConfigError(f"shots={shots!r} is not valid; accepted: an integer >= 1 or None")
+        self.noise_scale = float(noise_scale)
+        self.base_device: DeviceModel = compiled.device
+        self.compiled = replace(compiled, device=scale_noise(compiled.device, noise_scale))
+        self.engine = FastNoisyEngine(self.compiled, prep_noise=prep_noise, seed=seed)
+        self.prep_noise: PrepNoise = prep_noise
+        self.shots = shots
+        self.seed = int(seed)
+        self._generator = torch.Generator().manual_seed(self.seed)
+        self._cache: dict[tuple[int, str], tuple[Tensor, int, Tensor]] = {}
+        spec = self.compiled.spec
+        self.uses_quadratic_form = self.engine.embedding_map is not None and prep_noise != "exact"
+        if self.uses_quadratic_form:
+            self._probes = _probe_inputs(spec.dim)
+            self._decoder = _probe_decoder(spec.dim)
+            self._check_quadratic()
+
+    # ------------------------------------------------------------------ description
+    def describe(self) -> dict[str, Any]:
+        """See :meth:`QAABackend.describe`."""
+        return {"backend": self.kind, "device": self.base_device.name,
+                "noise_scale": self.noise_scale, "mitigation": "none", "shots": self.shots}
+
+    def clear_cache(self) -> None:
+        """Forget cached quadratic forms and restart the shot sampler from its seed."""
+        self._cache.clear()
+        self._generator = torch.Generator().manual_seed(self.seed)
+
+    # ----------------------------------------------------------------- evaluation
+    def engine_outputs(self, x: Tensor, theta: Tensor, readout: str) -> Tensor:
+        """Engine readout (``"z"`` or ``"probs"``) of rows ``x [B, d]``, float64, [B, O]."""
+        if readout == "z":
+            return self.engine.expectations(x, theta)
+        return self.engine.probabilities(x, theta)
+
+    def quadratic_form(self, theta: Tensor, readout: str) -> Tensor:
+        """``Q [O, d, d]`` (float64) with ``out_o(x) = x̂ᵀ Q_o x̂``; differentiable in theta.
+
+        Cached per ``theta`` version while no gradient is being recorded.
+
+        Raises:
+            ConfigError: this backend has no quadratic form (``prep_noise="exact"`` or an
+                approximate embedding).
+        """
+        if not self.uses_quadratic_form:
+            raise ConfigError(
+                "this noisy backend has no quadratic form (prep_noise='exact' or an approx "
+                "embedding); use prep_noise='effective' or 'none' with an exact embedding"
+            )
+        recording = torch.is_grad_enabled() and theta.requires_grad
+        key = (id(theta), readout)
+        hit = self._cache.get(key)
+        if not recording and hit is not None and hit[0] is theta and hit[1] == theta._version:
+            return hit[2]
+        values = self._values_on_probes(theta, readout)  # [m, O]
+        dim = self.compiled.spec.dim
+        q = (values.T @ self._decoder).reshape(values.shape[1], dim, dim)
+        if not recording:
+            self._cache[key] = (theta, theta._version, q.detach())
+        return q
+
+    def _values_on_probes(self, theta: Tensor, readout: str) -> Tensor:
+        return self.engine_outputs(self._probes, theta, readout)
+
+    def readout(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
+        """See :meth:`QAABackend.readout`."""
+        self._check_spec(spec)
+        if self.shots is not None:
+            return self._sampled(spec, x, theta)
+        if self.uses_quadratic_form:
+            return quadratic_readout(x, self.quadratic_form(theta, spec.readout))
+        if torch.is_grad_enabled() and x.requires_grad:
+            raise ConfigError(
+                f"prep_noise={self.prep_noise!r} evaluates each token with the engine, which "
+                "has no gradient with respect to the input; train with prep_noise='effective' "
+                "(the default) or freeze the down-projection"
+            )
+        rows = x.detach().reshape(-1, x.shape[-1])
+        out = self.engine_outputs(rows, theta, spec.readout)
+        return out.to(x.dtype).reshape(*x.shape[:-1], out.shape[-1])
+
+    def _sampled(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
+        if torch.is_grad_enabled() and (x.requires_grad or theta.requires_grad):
+            raise ConfigError(
+                f"shots={self.shots} backends evaluate only (sampling has no gradient); "
+                "train with exact expectation values and evaluate with shots under no_grad"
+            )
+        rows = x.detach().reshape(-1, x.shape[-1])
+        if self.uses_quadratic_form:
+            probs = quadratic_readout(rows.double(), self.quadratic_form(theta, "probs"))
+        else:
+            probs = self.engine_outputs(rows, theta, "probs")
+        assert self.shots is not None
+        freq = sample_outcomes(probs, self.shots, generator=self._generator)
+        out = z_from_frequencies(freq, spec.num_qubits) if spec.readout == "z" else freq
+        return out.to(x.dtype).reshape(*x.shape[:-1], out.shape[-1])
+
+    # --------------------------------------------------------------------- checks
+    def _check_spec(self, spec: QAASpec) -> None:
+        own = self.compiled.spec
+        if (spec.num_qubits, spec.num_layers, spec.rotations, spec.readout, spec.entangler) != (
+            own.num_qubits, own.num_layers, own.rotations, own.readout, own.entangler
+        ):
+            raise ConfigError(
+                f"the backend was compiled for {own.to_dict()} but the layer's spec is "
+                f"{spec.to_dict()}; compile the layer's spec for the device"
+            )
+
+    def _check_quadratic(self) -> None:
+        spec = self.compiled.spec
+        gen = torch.Generator().manual_seed(1234)
+        theta = (torch.rand(spec.parameter_shape, generator=gen, dtype=torch.float64) - 0.5) * 6
+        x = torch.randn(3, spec.dim, generator=gen, dtype=torch.float64)
+        direct = self.engine_outputs(x, theta, spec.readout)
+        q = (self._values_on_probes(theta, spec.readout).T @ self._decoder)
+        fitted = quadratic_readout(x, q.reshape(direct.shape[1], spec.dim, spec.dim))
+        err = float((fitted - direct).abs().max())
+        if err > QUADRATIC_TOL:
+            raise SimulationError(
+                f"noisy engine readout is not a quadratic form of the input (max error "
+                f"{err:.3g}); use prep_noise='exact'"
+            )
+
+
+class CompileCache:
+    """Compiled adapters per (spec, device, seed), compiled once per run.
+
+    An explicit object handed to whoever needs compiled adapters (no module-level state).
+
+    Args:
+        loader: ``name -> DeviceModel`` (default :func:`qaa_hw.devices.catalog.load_device`).
+    """
+
+    def __init__(self, loader: Callable[[str], DeviceModel] | None = None) -> None:
+        if loader is None:
+            from qaa_hw.devices.catalog import load_device
+
+            loader = load_device
+        self._loader = loader
+        self._compiled: dict[tuple[QAASpec, str, int], CompiledAdapter] = {}
+
+    def get(self, spec: QAASpec, device: str | DeviceModel, *, seed: int = 0) -> CompiledAdapter:
+        """The adapter compiled for ``device`` (a catalog name or a model)."""
+        name = device if isinstance(device, str) else device.name
+        key = (spec, name, int(seed))
+        if key not in self._compiled:
+            from qaa_hw.compile.api import compile_adapter
+
+            model = self._loader(device) if isinstance(device, str) else device
+            self._compiled[key] = compile_adapter(spec, model, seed=seed)
+            logger.info("compiled %d-qubit adapter for %s: %s", spec.num_qubits, name,
+                        self._compiled[key].method)
+        return self._compiled[key]

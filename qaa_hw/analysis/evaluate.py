@@ -1,0 +1,238 @@
+"""Evaluating one sweep point: compile, simulate under noise, mitigate, collect metrics.
+
+:func:`evaluate_point` is the default point function of :func:`qaa_hw.analysis.runner.run_sweep`
+(it runs in worker processes, so it is a plain top-level function of a picklable
+:class:`~qaa_hw.analysis.sweep_spec.SweepPoint`). Per point:
+
+1. ``compile_adapter(spec, scale_noise(load_device(device), noise_scale), seed=seed)``;
+2. ``evaluate_noisy(compiled, engine=..., prep_noise=..., shots=..., inputs=..., seed=seed)``:
+   unmitigated absolute errors of the readout against the ideal logical circuit and the
+   output-state fidelity;
+3. for ``mitigation != "none"``: :func:`mitigate_outputs`, the adapter to
+   :mod:`qaa_hw.mitigation` (imported lazily), on the first ``mitigation_inputs`` inputs of
+   the same draw; each mitigated estimate is compared with the ideal value.
+
+Compilations and unmitigated evaluations are cached per worker process, so the points that
+differ only in their mitigation share them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from qaa_hw.analysis.sweep_spec import SweepPoint
+from qaa_hw.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------- mitigation adapter
+def technique_from_name(
+    name: str, options: dict[str, dict[str, Any]] | None = None, *, require_api: bool = True
+) -> Any:
+    """The :mod:`qaa_hw.mitigation.techniques` record for ``"zne"``, ``"zne+rem"``, ...
+
+    Args:
+        name: ``+``-joined technique names (``"none"`` is not a technique).
+        options: ``{technique: {option: value}}`` keyword arguments of each record.
+        require_api: also check that the mitigation executors (``qaa_hw.mitigation.api``)
+            are importable.
+
+    Raises:
+        ConfigError: the mitigation package (or a part of it) is missing, or an option is
+            invalid.
+    """
+    try:
+        from qaa_hw.mitigation import techniques as tech
+    except ImportError as e:
+        raise ConfigError(
+            f"mitigation {name!r} needs qaa_hw.mitigation.techniques, which is missing from "
+            f"this installation ({e}); use mitigation: [none]"
+        ) from e
+    if require_api:
+        _mitigation_api(name)
+    options = options or {}
+    classes = {"zne": tech.ZNE, "rem": tech.REM, "ddd": tech.DDD, "pec": tech.PEC}
+    parts = []
+    for part in name.split("+"):
+        opts = dict(options.get(part, {}))
+        if "scale_factors" in opts and isinstance(opts["scale_factors"], list):
+            opts["scale_factors"] = tuple(opts["scale_factors"])
+        parts.append(classes[part](**opts))
+    return parts[0] if len(parts) == 1 else tech.Combined(*parts)
+
+
+def _mitigation_api(name: str) -> Any:
+    try:
+        from qaa_hw.mitigation import api
+    except ImportError as e:
+        raise ConfigError(
+            f"mitigation {name!r} needs qaa_hw.mitigation.api (the Mitiq executors), which is "
+            f"missing from this installation ({e}); use mitigation: [none]"
+        ) from e
+    if not hasattr(api, "mitigate_adapter"):
+        raise ConfigError(
+            f"mitigation {name!r} needs qaa_hw.mitigation.api.mitigate_adapter, which this "
+            "version of qaa_hw.mitigation does not provide; use mitigation: [none]"
+        )
+    return api
+
+
+def mitigate_outputs(
+    compiled: Any, point: SweepPoint, x: np.ndarray, theta: np.ndarray, ideal: np.ndarray
+) -> dict[str, Any]:
+    """Mitigated readout of ``compiled`` on inputs ``x`` (the adapter to qaa_hw.mitigation).
+
+    Args:
+        compiled: the compiled adapter.
+        point: the sweep point (mitigation name, options, shots, seed).
+        x: ``[K, 2^n]`` inputs to mitigate.
+        theta: trainable values.
+        ideal: ``[K, m]`` ideal readout of those inputs.
+
+    Returns:
+        ``mitigated_abs_error`` (mean over inputs and outputs), ``mitigated_abs_error_max``,
+        ``unmitigated_abs_error_ref`` (the same executor without mitigation, same inputs),
+        ``circuits_per_estimate`` and ``shots_per_estimate`` (per adapter call, i.e. per
+        input, all outputs included),
+        ``overhead`` (executed shots per estimate over the shots of one unmitigated circuit)
+        and ``mitigation_engine``.
+
+    Raises:
+        ConfigError: the mitigation package is missing (see :func:`technique_from_name`).
+    """
+    technique = technique_from_name(point.mitigation, point.options)
+    api = _mitigation_api(point.mitigation)
+    result = api.mitigate_adapter(compiled, x, theta, technique=technique, shots=point.shots,
+                                  seed=point.seed)
+    mitigated = np.asarray(result.mitigated, dtype=float).reshape(ideal.shape)
+    unmitigated = np.asarray(result.unmitigated, dtype=float).reshape(ideal.shape)
+    estimates = max(1, int(ideal.shape[0]))  # one estimate = one adapter call (all outputs)
+    circuits = float(result.circuits_executed) / estimates
+    shots_total = result.shots_executed
+    per_circuit = point.shots or getattr(result, "shots_per_circuit", None)
+    shots = None if shots_total is None else float(shots_total) / estimates
+    overhead = circuits if shots is None or not per_circuit else shots / float(per_circuit)
+    return {
+        "mitigated_abs_error": float(np.abs(mitigated - ideal).mean()),
+        "mitigated_abs_error_max": float(np.abs(mitigated - ideal).max()),
+        "unmitigated_abs_error_ref": float(np.abs(unmitigated - ideal).mean()),
+        "circuits_per_estimate": circuits,
+        "shots_per_estimate": shots,
+        "overhead": overhead,
+        "mitigation_engine": str(getattr(result, "engine", "")),
+    }
+
+
+# ------------------------------------------------------------------------- point function
+@functools.lru_cache(maxsize=32)
+def _compiled(device: str, noise_scale: float, qubits: int, layers: int, rotations: str,
+              entangler: str, embedding: str, embedding_fidelity: float, readout: str,
+              seed: int) -> tuple[Any, float]:
+    from qaa_hw.circuits.spec import QAASpec
+    from qaa_hw.compile.api import compile_adapter
+    from qaa_hw.devices.catalog import load_device
+    from qaa_hw.devices.model import scale_noise
+
+    spec = QAASpec(num_qubits=qubits, num_layers=layers, rotations=rotations,  # type: ignore[arg-type]
+                   entangler=entangler, embedding=embedding,  # type: ignore[arg-type]
+                   embedding_fidelity=embedding_fidelity, readout=readout)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    compiled = compile_adapter(spec, scale_noise(load_device(device), noise_scale), seed=seed)
+    return compiled, time.perf_counter() - t0
+
+
+def _compile_point(point: SweepPoint) -> tuple[Any, float]:
+    return _compiled(point.device, point.noise_scale, point.qubits, point.layers,
+                     point.rotations, point.entangler, point.embedding,
+                     point.embedding_fidelity, point.readout, point.seed)
+
+
+@functools.lru_cache(maxsize=32)
+def _evaluated(point: SweepPoint) -> tuple[Any, float]:
+    from qaa_hw.simulate.report import evaluate_noisy
+
+    compiled, _ = _compile_point(point)
+    t0 = time.perf_counter()
+    report = evaluate_noisy(compiled, engine=point.engine, prep_noise=point.prep_noise,
+                            shots=point.shots, inputs=point.inputs, seed=point.seed)
+    return report, time.perf_counter() - t0
+
+
+def _layout_text(qubits: Any) -> str:
+    return "[" + ",".join(str(int(q)) for q in qubits) + "]"
+
+
+def compile_metrics(point: SweepPoint) -> dict[str, Any]:
+    """Compile the point's adapter and return its cost metrics (no simulation)."""
+    compiled, seconds = _compile_point(point)
+    m = compiled.metrics
+    active = compiled.active_qubits
+    t2 = min((compiled.device.qubits[q].t2_s for q in active), default=math.inf)
+    return {
+        "parameters": compiled.spec.num_parameters,
+        "depth": m.depth, "two_qubit_depth": m.two_qubit_depth,
+        "two_qubit_count": m.two_qubit_count, "one_qubit_count": m.one_qubit_count,
+        "swaps": m.swaps, "duration_s": m.duration_s, "esp": m.esp,
+        "duration_over_t1": m.duration_over_t1, "duration_over_t2": m.duration_over_t2,
+        "min_t2_s": t2 if math.isfinite(t2) else None,
+        "initial_layout": _layout_text(compiled.initial_layout),
+        "final_layout": _layout_text(compiled.final_layout),
+        "active_qubits": _layout_text(active),
+        "compile_s": seconds,
+    }
+
+
+def evaluate_point(point: SweepPoint) -> dict[str, Any]:
+    """Compile, simulate and mitigate one point; return its result columns.
+
+    See the module docstring. The keys are those of
+    :data:`qaa_hw.analysis.store.RESULT_COLUMNS` (a mitigated point fills the mitigation
+    columns; for ``"none"`` the mitigated error is the unmitigated one and the overhead is 1).
+
+    Raises:
+        QaaHwError: the point cannot be compiled or simulated, or its mitigation is missing.
+    """
+    from qaa_hw.simulate.report import random_problem
+
+    out = compile_metrics(point)
+    report, sim_seconds = _evaluated(point)
+    err = np.abs(report.noisy - report.ideal)
+    out.update({
+        "output_fidelity": report.mean_fidelity,
+        "output_fidelity_min": float(report.fidelity.min()),
+        "abs_error": float(err.mean()),
+        "abs_error_max": float(err.max()),
+        "simulate_s": sim_seconds,
+    })
+    if point.mitigation == "none":
+        out.update({
+            "mitigated_abs_error": out["abs_error"],
+            "mitigated_abs_error_max": out["abs_error_max"],
+            "unmitigated_abs_error_ref": out["abs_error"],
+            "mitigation_engine": point.engine,
+            "circuits_per_estimate": 1.0,
+            "shots_per_estimate": None if point.shots is None else float(point.shots),
+            "overhead": 1.0,
+            "mitigate_s": 0.0,
+        })
+        return out
+    compiled, _ = _compile_point(point)
+    x, theta = random_problem(compiled, point.inputs, point.seed)
+    k = point.mitigation_inputs
+    t0 = time.perf_counter()
+    out.update(mitigate_outputs(compiled, point, x[:k], theta, report.ideal[:k]))
+    out["mitigate_s"] = time.perf_counter() - t0
+    return out
+
+
+def clear_caches() -> None:
+    """Forget cached compilations and evaluations (tests, benchmarks)."""
+    _compiled.cache_clear()
+    _evaluated.cache_clear()

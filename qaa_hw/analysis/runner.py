@@ -1,0 +1,371 @@
+"""Running a sweep: a process pool or a Dask cluster evaluates points, the parent stores them.
+
+:func:`run_sweep` skips every point whose key is already in the folder's
+:class:`~qaa_hw.analysis.store.ResultStore`, sends the others to workers and writes each
+result (success or recorded failure) the moment it arrives, so an interrupted sweep resumes
+where it stopped and never duplicates a point.
+
+* A point that raises is recorded as ``failed`` with its error and traceback; the others go on.
+* ``executor="local"``: a :class:`concurrent.futures.ProcessPoolExecutor` (``spawn`` context;
+  at most ``workers`` points in flight). When a worker process dies (killed, ``os._exit``,
+  out of memory), every point then in flight is retried *alone* in a fresh pool, so a crash
+  is blamed only on the point that causes it; a point that kills its worker
+  ``max_crashes`` times on its own is recorded as failed. Ctrl-C stops the workers and keeps
+  every finished point.
+* ``executor="dask"``: the same point function on ``dask.distributed`` workers (a cluster at
+  ``address``, a given ``client``, or a new ``LocalCluster`` of ``workers`` processes). Dask
+  reschedules the tasks of a dead worker itself; a point that keeps killing workers ends as
+  ``KilledWorker`` and is recorded as failed.
+
+A tqdm bar on stderr shows points done (resumed ones included), failures and time left.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import socket
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qaa_hw.analysis.store import PointResult, ResultStore
+from qaa_hw.analysis.sweep_spec import SweepPoint, SweepSpec
+from qaa_hw.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+EXECUTORS: tuple[str, ...] = ("local", "dask")
+PointFunction = Callable[[SweepPoint], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What one :func:`run_sweep` call did.
+
+    Attributes:
+        total: points in the sweep.
+        skipped: points already in the store (resumed).
+        ok: points evaluated successfully in this run.
+        failed: points recorded as failed in this run.
+        crashes: worker deaths survived (local executor).
+        seconds: wall time of this run.
+        store: the database path.
+    """
+
+    total: int
+    skipped: int
+    ok: int
+    failed: int
+    crashes: int
+    seconds: float
+    store: Path
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"total": self.total, "skipped": self.skipped, "ok": self.ok,
+                "failed": self.failed, "crashes": self.crashes, "seconds": self.seconds,
+                "store": str(self.store)}
+
+
+def _limit_threads() -> None:
+    """One BLAS/torch thread per worker process (workers are the parallelism)."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _worker_init() -> None:
+    _limit_threads()
+    logging.basicConfig(level=logging.WARNING)
+
+
+def run_point(point_fn: PointFunction, point: SweepPoint, limit_threads: bool = True,
+              attempts: int = 1) -> PointResult:
+    """Evaluate one point in a worker; exceptions become a recorded failure.
+
+    Args:
+        point_fn: the point function (default :func:`qaa_hw.analysis.evaluate.evaluate_point`).
+        point: the point.
+        limit_threads: set torch and BLAS to one thread first.
+        attempts: the attempt number recorded with the result.
+    """
+    if limit_threads:
+        _limit_threads()
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    try:
+        results = point_fn(point)
+    except Exception as e:
+        return PointResult(
+            key=point.key, status="failed", settings=point.to_dict(),
+            error=f"{type(e).__name__}: {e}".splitlines()[0][:500],
+            traceback=traceback.format_exc(), attempts=attempts,
+            wall_s=time.perf_counter() - t0, worker=worker)
+    return PointResult(key=point.key, status="ok", settings=point.to_dict(),
+                       results=dict(results), attempts=attempts,
+                       wall_s=time.perf_counter() - t0, worker=worker)
+
+
+class _Progress:
+    """tqdm bar on stderr (or nothing): points done, failures, time left."""
+
+    def __init__(self, total: int, initial: int, desc: str, enabled: bool) -> None:
+        self.failed = 0
+        self.bar: Any = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="pt",
+                            file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+            self.bar.set_postfix(failed=0)
+
+    def update(self, result: PointResult) -> None:
+        if result.status == "failed":
+            self.failed += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(failed=self.failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _Recorder:
+    """Writes results to the store as they arrive and counts them."""
+
+    def __init__(self, store: ResultStore, progress: _Progress) -> None:
+        self.store = store
+        self.progress = progress
+        self.ok = 0
+        self.failed = 0
+
+    def __call__(self, result: PointResult) -> None:
+        self.store.record(result)
+        if result.status == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+            logger.warning("point %s failed: %s", result.key, result.error)
+        self.progress.update(result)
+
+
+def _crash_result(point: SweepPoint, attempts: int, detail: str) -> PointResult:
+    return PointResult(
+        key=point.key, status="failed", settings=point.to_dict(),
+        error=(f"WorkerCrash: the worker process died while evaluating this point "
+               f"({attempts} attempts; {detail})"), attempts=attempts)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    processes = getattr(pool, "_processes", None) or {}
+    for proc in list(processes.values()):
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_local(points: Sequence[SweepPoint], point_fn: PointFunction, workers: int,
+               record: _Recorder, max_crashes: int) -> int:
+    """Process-pool execution (see the module docstring); returns the number of crashes."""
+    context = multiprocessing.get_context("spawn")
+    pending: deque[SweepPoint] = deque(points)
+    suspects: deque[SweepPoint] = deque()
+    crashes_of: dict[str, int] = {}
+    attempts_of: dict[str, int] = {}
+    crashes = 0
+
+    def submit(p: SweepPoint, queue: deque[SweepPoint], pool: ProcessPoolExecutor,
+               in_flight: dict[Future[PointResult], SweepPoint]) -> bool:
+        """Submit ``p``; on a broken pool put it back at the head of ``queue``."""
+        attempts_of[p.key] = attempts_of.get(p.key, 0) + 1
+        try:
+            fut = pool.submit(run_point, point_fn, p, True, attempts_of[p.key])
+        except BrokenProcessPool:
+            attempts_of[p.key] -= 1
+            queue.appendleft(p)
+            return False
+        in_flight[fut] = p
+        return True
+
+    while pending or suspects:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_worker_init)
+        in_flight: dict[Future[PointResult], SweepPoint] = {}
+        casualties: list[SweepPoint] = []
+        broken = False
+
+        try:
+            while not broken:
+                if suspects:  # quarantine: one suspect at a time, nothing else
+                    if not in_flight:
+                        broken = not submit(suspects.popleft(), suspects, pool, in_flight)
+                else:
+                    while not broken and pending and len(in_flight) < workers:
+                        broken = not submit(pending.popleft(), pending, pool, in_flight)
+                if broken or not in_flight:
+                    break
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    p = in_flight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        casualties.append(p)
+                        broken = True
+                        continue
+                    record(result)
+            casualties.extend(in_flight.values())
+        except BaseException:
+            _terminate(pool)
+            raise
+        if broken:
+            _terminate(pool)
+        else:
+            pool.shutdown(wait=True)
+        if not casualties:
+            continue
+        crashes += 1
+        if len(casualties) == 1:  # the only point in flight: it killed its worker
+            p = casualties[0]
+            crashes_of[p.key] = crashes_of.get(p.key, 0) + 1
+            logger.warning("a worker died evaluating %s (crash %d)", p.label(),
+                           crashes_of[p.key])
+            if crashes_of[p.key] >= max_crashes:
+                record(_crash_result(p, attempts_of[p.key],
+                                     f"it crashed its worker {crashes_of[p.key]} times alone"))
+            else:
+                suspects.appendleft(p)
+        else:
+            logger.warning("a worker died with %d points in flight; retrying them one at a "
+                           "time", len(casualties))
+            suspects.extend(casualties)
+    return crashes
+
+
+def _run_dask(points: Sequence[SweepPoint], point_fn: PointFunction, workers: int,
+              record: _Recorder, address: str | None, client: Any) -> None:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as e:
+        raise ConfigError(
+            f"executor 'dask' needs dask.distributed ({e}); install qaa_hw's dependencies"
+        ) from e
+    own_cluster = None
+    own_client = None
+    if client is None:
+        if address:
+            try:
+                own_client = Client(address, timeout="20s")
+            except OSError as e:
+                raise ConfigError(f"cannot reach the Dask scheduler at {address!r}: {e}") from e
+        else:
+            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+            own_client = Client(own_cluster)
+        client = own_client
+    limit = own_cluster is not None or address is not None
+    try:
+        futures = {client.submit(run_point, point_fn, p, limit, 1, pure=False,
+                                 key=f"qaa_hw-point-{p.key}-{os.getpid()}-{time.time_ns()}"): p
+                   for p in points}
+        for fut in as_completed(list(futures)):
+            p = futures[fut]
+            try:
+                result = fut.result()
+            except Exception as e:  # KilledWorker, a lost scheduler connection, ...
+                result = PointResult(
+                    key=p.key, status="failed", settings=p.to_dict(),
+                    error=f"{type(e).__name__}: {e}".splitlines()[0][:500],
+                    traceback="".join(traceback.format_exception(e)))
+            record(result)
+            fut.release()
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def run_sweep(
+    sweep: SweepSpec | Iterable[SweepPoint],
+    out_dir: str | Path,
+    *,
+    workers: int = 1,
+    executor: str = "local",
+    address: str | None = None,
+    client: Any = None,
+    point_fn: PointFunction | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    max_crashes: int = 2,
+) -> SweepSummary:
+    """Evaluate every unfinished point of a sweep and store the results.
+
+    Args:
+        sweep: a :class:`SweepSpec` or the points themselves.
+        out_dir: output folder; the store is ``out_dir/results.sqlite``.
+        workers: worker processes (local) or the size of a new Dask ``LocalCluster``.
+        executor: ``"local"`` (process pool; ``workers=1`` still uses one worker process)
+            or ``"dask"``.
+        address: Dask scheduler address (``tcp://host:8786``) for ``executor="dask"``.
+        client: an existing ``distributed.Client`` (overrides ``address``).
+        point_fn: the point function (default
+            :func:`qaa_hw.analysis.evaluate.evaluate_point`); must be picklable (a
+            top-level function).
+        retry_failed: evaluate again the points recorded as failed.
+        progress: show the progress bar on stderr.
+        max_crashes: local executor: worker deaths a point may cause on its own before it
+            is recorded as failed.
+
+    Returns:
+        A :class:`SweepSummary`.
+
+    Raises:
+        ConfigError: unknown executor, ``workers < 1``, an unreachable Dask scheduler.
+        KeyboardInterrupt: after stopping the workers; finished points are kept.
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r} is not valid; accepted: an integer >= 1")
+    if point_fn is None:
+        from qaa_hw.analysis.evaluate import evaluate_point
+
+        point_fn = evaluate_point
+    points = sweep.points() if isinstance(sweep, SweepSpec) else list(sweep)
+    unique = list({p.key: p for p in points}.values())
+    t0 = time.perf_counter()
+    with ResultStore(out_dir) as store:
+        if isinstance(sweep, SweepSpec):
+            store.set_meta(f"spec:{sweep.name}", sweep.to_dict())
+        finished = store.keys(status="ok") if retry_failed else store.keys()
+        todo = [p for p in unique if p.key not in finished]
+        skipped = len(unique) - len(todo)
+        name = sweep.name if isinstance(sweep, SweepSpec) else "sweep"
+        bar = _Progress(len(unique), skipped, name, progress)
+        recorder = _Recorder(store, bar)
+        crashes = 0
+        if skipped:
+            logger.info("resuming: %d of %d points already in %s", skipped, len(unique),
+                        store.path)
+        try:
+            if todo and executor == "local":
+                crashes = _run_local(todo, point_fn, workers, recorder, max_crashes)
+            elif todo:
+                _run_dask(todo, point_fn, workers, recorder, address, client)
+        finally:
+            bar.close()
+        return SweepSummary(total=len(unique), skipped=skipped, ok=recorder.ok,
+                            failed=recorder.failed, crashes=crashes,
+                            seconds=time.perf_counter() - t0, store=store.path)

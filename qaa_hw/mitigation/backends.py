@@ -1,0 +1,262 @@
+"""Noisy backends that Mitiq's circuits run on: our Aer and Cirq executors, metered.
+
+A backend takes Cirq circuits on the ``k`` active qubits of a compiled adapter (the bound
+physical circuit from :func:`qaa_hw.devices.cirq_convert.to_cirq_circuit`, as folded, padded or
+sampled by Mitiq) and returns the *measured* distribution over the ``2^n`` readout bitstrings of
+the logical qubits (logical order, readout error included). It counts every circuit it runs and
+every shot it draws.
+
+* :class:`AerBackend` wraps :class:`~qaa_hw.simulate.executors.AerExecutor` (its restricted
+  device, its Aer noise model and simulator, its readout confusion). Circuits are lowered
+  without re-optimisation and *timed* (:mod:`qaa_hw.mitigation.lowering`): idle intervals are
+  delays that relax. This is more physical than ``AerExecutor.run``, which leaves idle qubits
+  perfect, so unmitigated values differ from it by the idle relaxation (and come closer to the
+  Cirq model). All circuits of a request go to Aer in one ``run`` call (chunks of
+  :data:`AER_BATCH`).
+* :class:`CirqBackend` wraps :class:`~qaa_hw.simulate.executors.CirqExecutor` (its Cirq noise
+  model): ``cirq.DensityMatrixSimulator`` on the noisy moments, readout channel included, as
+  ``CirqExecutor.run`` does. ``Y`` pulses (from DDD and PEC) run as
+  ``PhasedXPowGate(phase_exponent=0.5)``, a gate type the Cirq noise model gives the ``x``
+  pulse's error and duration.
+
+Shots: both compute the exact measured distribution and, with ``shots``, draw
+``multinomial(shots, p)`` counts, which is what a density-matrix simulator's sampling does. The
+generator of each draw is seeded by ``(seed, the distribution's bytes, how many times that
+distribution was drawn before)``, so results do not depend on batching or on which other
+circuits ran, and a circuit run twice gets two independent draws.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import cirq
+import numpy as np
+
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.errors import ConfigError
+from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
+from qaa_hw.mitigation.lowering import schedule, timed_circuit
+from qaa_hw.simulate.executors import (
+    AerExecutor,
+    CirqExecutor,
+    _final_density_matrix,
+    _marginal,
+    apply_confusion,
+    check_shots,
+)
+
+logger = logging.getLogger(__name__)
+
+EXECUTORS: tuple[str, ...] = ("aer", "cirq")
+#: Circuits per ``AerSimulator.run`` call.
+AER_BATCH = 64
+
+
+class Backend:
+    """Shared part of the backends: readout qubits, confusion, metering, shot sampling.
+
+    Attributes:
+        name: ``"aer"`` or ``"cirq"``.
+        shots: shots per circuit, ``None`` for exact distributions.
+        seed: seed of the shot sampling.
+        circuits_run: circuits executed so far.
+        shots_run: shots drawn so far.
+    """
+
+    name = ""
+
+    def __init__(self, executor: AerExecutor | CirqExecutor, *, shots: int | None, seed: int):
+        self.executor = executor
+        self.shots = check_shots(shots)
+        self.seed = int(seed)
+        self.device = executor.device
+        self.final_local = executor.final_local
+        self.num_qubits = len(executor.active)
+        self.circuits_run = 0
+        self.shots_run = 0
+        self._draws: dict[bytes, int] = {}
+
+    @property
+    def num_logical(self) -> int:
+        """n, the measured qubits."""
+        return len(self.final_local)
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """``[n, 2, 2]`` readout confusion ``P(measured m | prepared b)`` per logical qubit,
+        from the device's ``prob_meas1_prep0`` / ``prob_meas0_prep1``."""
+        out = np.zeros((self.num_logical, 2, 2))
+        for i, q in enumerate(self.final_local):
+            props = self.device.qubits[q]
+            p10, p01 = props.prob_meas1_prep0, props.prob_meas0_prep1
+            out[i] = [[1 - p10, p10], [p01, 1 - p01]]
+        return out
+
+    def bound_circuit(self, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
+        """The bound active-qubit physical circuit of input ``x`` as a Cirq circuit."""
+        from qaa_hw.devices.cirq_convert import to_cirq_circuit
+
+        return to_cirq_circuit(self.executor.bound_circuit(x, theta))
+
+    def ideal_distribution(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Noiseless readout distribution of the same physical circuit (logical order)."""
+        from qiskit.quantum_info import Statevector
+
+        state = Statevector(self.executor.bound_circuit(x, theta))
+        return np.asarray(state.probabilities(list(self.final_local)), dtype=float)
+
+    def run(self, circuits: Sequence[cirq.Circuit]) -> np.ndarray:
+        """Measured distributions ``[len(circuits), 2^n]`` (exact, or shot frequencies)."""
+        circuits = list(circuits)
+        if not circuits:
+            return np.zeros((0, 1 << self.num_logical))
+        exact = np.asarray(self._exact(circuits), dtype=float)
+        self.circuits_run += len(circuits)
+        if self.shots is None:
+            return exact
+        self.shots_run += self.shots * len(circuits)
+        return np.stack([self._sample(p) for p in exact])
+
+    def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
+        """The idle windows DDD may fill (:mod:`qaa_hw.mitigation.idle`)."""
+        raise NotImplementedError
+
+    def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _sample(self, probs: np.ndarray) -> np.ndarray:
+        assert self.shots is not None
+        key = hashlib.blake2b(np.round(probs, 12).tobytes(), digest_size=8).digest()
+        draw = self._draws.get(key, 0)
+        self._draws[key] = draw + 1
+        rng = np.random.default_rng([self.seed, int.from_bytes(key, "little"), draw])
+        p = np.clip(probs, 0.0, None)
+        return rng.multinomial(self.shots, p / p.sum()) / self.shots
+
+
+class AerBackend(Backend):
+    """Aer density-matrix backend on timed circuits (see the module docstring)."""
+
+    name = "aer"
+
+    def __init__(self, compiled: CompiledAdapter, *, shots: int | None = None, seed: int = 0):
+        super().__init__(AerExecutor(compiled, shots=None, seed=seed), shots=shots, seed=seed)
+        self._relaxations: dict[tuple[int, float], Any] = {}
+
+    def timed(self, circuit: cirq.Circuit, *, delays: bool = False) -> Any:
+        """The lowered, timed Qiskit circuit Aer runs (no measurement).
+
+        Args:
+            circuit: a Cirq circuit on the active qubits.
+            delays: keep ``delay`` instructions, which the noise model's relaxation pass turns
+                into relaxation when Aer runs; by default the same channel
+                (:meth:`relaxation`) is put in the circuit directly, which runs several
+                times faster (Aer's pass re-walks every circuit in Python).
+        """
+        return timed_circuit(
+            schedule(circuit, self.device),
+            self.num_qubits,
+            idle=None if delays else self.relaxation,
+        )
+
+    def relaxation(self, qubit: int, seconds: float) -> Any:
+        """Aer's thermal relaxation of ``qubit`` idling ``seconds``, as the noise model's delay
+        pass builds it (zero temperature, T2 truncated to 2 T1); ``None`` without T1/T2."""
+        from qiskit_aer.noise import thermal_relaxation_error
+
+        key = (qubit, round(seconds, 15))
+        cached = self._relaxations.get(key)
+        if cached is None and key not in self._relaxations:
+            props = self.device.qubits[qubit]
+            t1, t2 = props.t1_s, props.t2_s
+            if math.isinf(t1) and math.isinf(t2):
+                cached = None
+            else:
+                error = thermal_relaxation_error(t1, min(t2, 2 * t1), seconds)
+                cached = error.to_instruction()
+            self._relaxations[key] = cached
+        return cached
+
+    def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
+        """Tick grid of the ASAP schedule (:func:`qaa_hw.mitigation.idle.timed_grid`)."""
+        return timed_grid(circuit, self.device)
+
+    def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
+        executor = self.executor
+        assert isinstance(executor, AerExecutor)
+        out: list[np.ndarray] = []
+        for start in range(0, len(circuits), AER_BATCH):
+            batch = []
+            for circuit in circuits[start : start + AER_BATCH]:
+                qc = self.timed(circuit)
+                qc.save_probabilities(qubits=list(self.final_local), label="p")
+                batch.append(qc)
+            result = executor.simulator.run(batch, shots=1, seed_simulator=self.seed).result()
+            if not result.success:
+                from qaa_hw.errors import SimulationError
+
+                raise SimulationError(f"Aer failed: {result.status}")
+            for j in range(len(batch)):
+                probs = np.asarray(result.data(j)["p"], dtype=float)
+                out.append(apply_confusion(probs, executor.confusion))
+        return out
+
+
+class CirqBackend(Backend):
+    """Cirq density-matrix backend (see the module docstring)."""
+
+    name = "cirq"
+
+    def __init__(self, compiled: CompiledAdapter, *, shots: int | None = None, seed: int = 0):
+        super().__init__(CirqExecutor(compiled, shots=None, seed=seed), shots=shots, seed=seed)
+
+    def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
+        """Moment grid (:func:`qaa_hw.mitigation.idle.moment_grid`)."""
+        return moment_grid(circuit, self.num_qubits)
+
+    def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
+        executor = self.executor
+        assert isinstance(executor, CirqExecutor)
+        qubits = cirq.LineQubit.range(self.num_qubits)
+        readout = cirq.Moment(
+            cirq.measure(qubits[q], key=f"c{i}") for i, q in enumerate(self.final_local)
+        )
+        out = []
+        for circuit in circuits:
+            measured = cirq.Circuit([*_pulses_for_cirq(circuit).moments, readout])
+            noisy = executor.noise_model.noisy_moments(measured.moments, qubits)
+            stripped = cirq.Circuit(
+                cirq.Moment(op for op in m if not cirq.is_measurement(op))
+                for m in cirq.Circuit(noisy)
+            )
+            rho = _final_density_matrix(stripped, qubits)
+            out.append(_marginal(np.real(np.diag(rho)), self.final_local, self.num_qubits))
+        return out
+
+
+def _pulses_for_cirq(circuit: cirq.Circuit) -> cirq.Circuit:
+    """``Y`` → ``PhasedXPowGate(phase_exponent=0.5)`` (same unitary up to phase, noisy type)."""
+
+    def swap(op: cirq.Operation, _: int) -> cirq.OP_TREE:
+        gate = op.gate
+        if isinstance(gate, cirq.YPowGate) and abs(float(gate.exponent) % 2 - 1) < 1e-9:
+            return cirq.PhasedXPowGate(phase_exponent=0.5).on(*op.qubits)
+        return op
+
+    return cirq.map_operations(circuit, swap)
+
+
+def make_backend(
+    compiled: CompiledAdapter, *, executor: str = "aer", shots: int | None = None, seed: int = 0
+) -> Backend:
+    """The backend named ``executor`` (``"aer"`` or ``"cirq"``)."""
+    if executor == "aer":
+        return AerBackend(compiled, shots=shots, seed=seed)
+    if executor == "cirq":
+        return CirqBackend(compiled, shots=shots, seed=seed)
+    raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")

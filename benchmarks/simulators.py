@@ -233,7 +233,7 @@ def _rate(batch: int, seconds: float) -> str:
 
 
 def markdown(
-    rows: list[Row], mem: list[list[str]], peak: float, command: str, mem_case: str
+    rows: list[Row], mem: list[list[str]], peak: float, command: str, mem_case: str, load: str
 ) -> str:
     """The "Training simulator" section."""
     header = [
@@ -258,7 +258,7 @@ def markdown(
         HEADING,
         "",
         f"Command: `{command}`  ",
-        f"Machine: {machine_summary()}  ",
+        f"Machine: {machine_summary()}; {load}  ",
         f"Measured sgemm peak (2048^3, best of repeats): {peak / 1e9:.0f} GFLOP/s",
         "",
         "One training step = forward + backward of `loss = outputs.sum()` with gradients to "
@@ -317,9 +317,17 @@ def markdown(
     return "\n".join(lines)
 
 
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def run_training(args: argparse.Namespace) -> str:
     """Run part ``training`` and return its markdown section."""
     torch.set_num_threads(os.cpu_count() or 1)
+    load_start = _loadavg()
     peak = matmul_peak_flops()
     print(f"sgemm peak: {peak / 1e9:.0f} GFLOP/s", file=sys.stderr)
     cases = QUICK_CASES if args.quick else FULL_CASES
@@ -343,7 +351,8 @@ def run_training(args: argparse.Namespace) -> str:
     command = ".venv/bin/python benchmarks/simulators.py --part training" + (
         " --quick" if args.quick else ""
     )
-    return markdown(rows, mem, peak, command, mem_case)
+    load = f"1-minute load average {load_start} at the start, {_loadavg()} at the end"
+    return markdown(rows, mem, peak, command, mem_case, load)
 
 
 PARTS: dict[str, Callable[[argparse.Namespace], str]] = {"training": run_training}

@@ -88,7 +88,7 @@ def apply_lora(model: nn.Module, settings: LoRASettings) -> nn.Module:
     _check_targets(model, settings.target_modules)
     config = LoraConfig(
         r=settings.r,
-        lora_alpha=settings.alpha,
+        lora_alpha=settings.alpha,  # type: ignore[arg-type]  # peft annotates int; floats work
         lora_dropout=settings.dropout,
         target_modules=list(settings.target_modules),
         task_type=TaskType.CAUSAL_LM,

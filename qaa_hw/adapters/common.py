@@ -117,7 +117,7 @@ def load_trainable_state_dict(model: nn.Module, state: dict[str, torch.Tensor]) 
     Raises:
         ConfigError: a key is missing from the model or has another shape.
     """
-    own = dict(model.named_parameters())
+    own: dict[str, torch.Tensor] = dict(model.named_parameters())
     own.update(dict(model.named_buffers()))
     for name, value in state.items():
         target = own.get(name)

@@ -36,12 +36,12 @@ logger = logging.getLogger(__name__)
 def technique_from_name(
     name: str, options: dict[str, dict[str, Any]] | None = None, *, require_api: bool = True
 ) -> Any:
-    """The :mod:`qaa_hw.mitigation.techniques` record for ``"zne"``, ``"zne+rem"``, ...
+    """The :mod:`qaa_hw.mitigation` technique record for ``"zne"``, ``"zne+rem"``, ...
 
     Args:
         name: ``+``-joined technique names (``"none"`` is not a technique).
         options: ``{technique: {option: value}}`` keyword arguments of each record.
-        require_api: also check that the mitigation executors (``qaa_hw.mitigation.api``)
+        require_api: also check that the mitigation executors (``qaa_hw.mitigation.Mitigator``)
             are importable.
 
     Raises:
@@ -56,32 +56,30 @@ def technique_from_name(
             f"this installation ({e}); use mitigation: [none]"
         ) from e
     if require_api:
-        _mitigation_api(name)
+        _mitigator_class(name)
     options = options or {}
     classes = {"zne": tech.ZNE, "rem": tech.REM, "ddd": tech.DDD, "pec": tech.PEC}
     parts = []
     for part in name.split("+"):
         opts = dict(options.get(part, {}))
-        if "scale_factors" in opts and isinstance(opts["scale_factors"], list):
+        if isinstance(opts.get("scale_factors"), list):
             opts["scale_factors"] = tuple(opts["scale_factors"])
-        parts.append(classes[part](**opts))
+        try:
+            parts.append(classes[part](**opts))
+        except TypeError as e:
+            raise ConfigError(f"options {opts} of technique {part!r} are not valid: {e}") from e
     return parts[0] if len(parts) == 1 else tech.Combined(*parts)
 
 
-def _mitigation_api(name: str) -> Any:
+def _mitigator_class(name: str) -> Any:
     try:
-        from qaa_hw.mitigation import api
+        from qaa_hw.mitigation.api import Mitigator
     except ImportError as e:
         raise ConfigError(
-            f"mitigation {name!r} needs qaa_hw.mitigation.api (the Mitiq executors), which is "
-            f"missing from this installation ({e}); use mitigation: [none]"
+            f"mitigation {name!r} needs qaa_hw.mitigation.api.Mitigator (the Mitiq executors), "
+            f"which is missing from this installation ({e}); use mitigation: [none]"
         ) from e
-    if not hasattr(api, "mitigate_adapter"):
-        raise ConfigError(
-            f"mitigation {name!r} needs qaa_hw.mitigation.api.mitigate_adapter, which this "
-            "version of qaa_hw.mitigation does not provide; use mitigation: [none]"
-        )
-    return api
+    return Mitigator
 
 
 def mitigate_outputs(
@@ -89,45 +87,50 @@ def mitigate_outputs(
 ) -> dict[str, Any]:
     """Mitigated readout of ``compiled`` on inputs ``x`` (the adapter to qaa_hw.mitigation).
 
+    One :class:`qaa_hw.mitigation.api.Mitigator` (executor ``point.mitigation_executor``,
+    ``point.shots`` per circuit, ``point.seed``) makes one estimate per input.
+
     Args:
         compiled: the compiled adapter.
-        point: the sweep point (mitigation name, options, shots, seed).
+        point: the sweep point (mitigation name, options, shots, seed, executor).
         x: ``[K, 2^n]`` inputs to mitigate.
         theta: trainable values.
-        ideal: ``[K, m]`` ideal readout of those inputs.
+        ideal: ``[K, m]`` ideal readout of those inputs (the logical circuit).
 
     Returns:
         ``mitigated_abs_error`` (mean over inputs and outputs), ``mitigated_abs_error_max``,
-        ``unmitigated_abs_error_ref`` (the same executor without mitigation, same inputs),
-        ``circuits_per_estimate`` and ``shots_per_estimate`` (per adapter call, i.e. per
-        input, all outputs included),
-        ``overhead`` (executed shots per estimate over the shots of one unmitigated circuit)
-        and ``mitigation_engine``.
+        ``unmitigated_abs_error_ref`` (one unmitigated run on the same executor, same
+        inputs), ``circuits_per_estimate`` and ``shots_per_estimate`` (what the technique
+        executed per adapter call, i.e. per input, all outputs included), ``overhead``
+        (circuits per estimate over the one circuit of an unmitigated call),
+        ``mitigation_engine`` and, for PEC, ``pec_norm`` (mean one-norm of the
+        quasi-probability representation).
 
     Raises:
         ConfigError: the mitigation package is missing (see :func:`technique_from_name`).
     """
     technique = technique_from_name(point.mitigation, point.options)
-    api = _mitigation_api(point.mitigation)
-    result = api.mitigate_adapter(compiled, x, theta, technique=technique, shots=point.shots,
-                                  seed=point.seed)
-    mitigated = np.asarray(result.mitigated, dtype=float).reshape(ideal.shape)
-    unmitigated = np.asarray(result.unmitigated, dtype=float).reshape(ideal.shape)
-    estimates = max(1, int(ideal.shape[0]))  # one estimate = one adapter call (all outputs)
-    circuits = float(result.circuits_executed) / estimates
-    shots_total = result.shots_executed
-    per_circuit = point.shots or getattr(result, "shots_per_circuit", None)
-    shots = None if shots_total is None else float(shots_total) / estimates
-    overhead = circuits if shots is None or not per_circuit else shots / float(per_circuit)
-    return {
+    mitigator = _mitigator_class(point.mitigation)(
+        compiled, executor=point.mitigation_executor, shots=point.shots, seed=point.seed)
+    estimates = [mitigator.estimate(xi, theta, technique) for xi in x]
+    mitigated = np.stack([np.asarray(e.mitigated, dtype=float) for e in estimates])
+    unmitigated = np.stack([np.asarray(e.unmitigated, dtype=float) for e in estimates])
+    ideal = np.asarray(ideal, dtype=float).reshape(mitigated.shape)
+    circuits = float(np.mean([e.circuits for e in estimates]))
+    shots = [e.total_shots for e in estimates]
+    out: dict[str, Any] = {
         "mitigated_abs_error": float(np.abs(mitigated - ideal).mean()),
         "mitigated_abs_error_max": float(np.abs(mitigated - ideal).max()),
         "unmitigated_abs_error_ref": float(np.abs(unmitigated - ideal).mean()),
         "circuits_per_estimate": circuits,
-        "shots_per_estimate": shots,
-        "overhead": overhead,
-        "mitigation_engine": str(getattr(result, "engine", "")),
+        "shots_per_estimate": None if None in shots else float(np.mean(shots)),
+        "overhead": circuits,
+        "mitigation_engine": str(estimates[0].executor) if estimates else "",
     }
+    norms = [e.details.get("norm") for e in estimates if "norm" in e.details]
+    if norms:
+        out["pec_norm"] = float(np.mean(norms))
+    return out
 
 
 # ------------------------------------------------------------------------- point function

@@ -1,9 +1,11 @@
-"""Matplotlib figures: coupling maps coloured by calibration, layouts highlighted."""
+"""Matplotlib figures: coupling maps coloured by calibration, layouts highlighted, and the
+sweep plots (noise scaling, compiled cost, ESP, co-design Pareto view)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import ConfigError
@@ -45,6 +47,7 @@ def plot_coupling_map(
     *,
     highlight: Sequence[int] = (),
     title: str | None = None,
+    formats: Sequence[str] = (),
 ) -> Path:
     """Draw qubits coloured by readout error and couplings coloured by two-qubit error.
 
@@ -53,6 +56,7 @@ def plot_coupling_map(
         path: output file (.png, .svg or .pdf).
         highlight: physical qubits to outline (e.g. a compiled adapter's layout).
         title: figure title; defaults to the device name.
+        formats: extra suffixes (e.g. ``(".svg",)``) to save the same figure to as well.
 
     Returns:
         The written path.
@@ -102,6 +106,198 @@ def plot_coupling_map(
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    for p in [out, *(_check_path(out.with_suffix(f)) for f in formats if f != out.suffix)]:
+        fig.savefig(p, dpi=120, metadata={"Date": None} if p.suffix == ".svg" else None)
     plt.close(fig)
     return out
+
+
+# --------------------------------------------------------------------------- sweep plots
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | Path, formats: Sequence[str]) -> list[Path]:
+    """Save ``fig`` to ``path`` and to the same stem with each extra suffix in ``formats``."""
+    plt = _pyplot()
+    out = _check_path(path)
+    written = [out]
+    for suffix in formats:
+        extra = _check_path(out.with_suffix(suffix))
+        if extra != out:
+            written.append(extra)
+    fig.tight_layout()
+    for p in written:
+        fig.savefig(p, dpi=100, metadata={"Date": None} if p.suffix == ".svg" else None)
+    plt.close(fig)
+    return written
+
+
+def _mean_by(rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+             value: str) -> dict[tuple[Any, ...], float]:
+    """Mean of ``value`` per distinct combination of ``keys`` (rows missing it skipped)."""
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    for r in rows:
+        v = r.get(value)
+        if v is None or r.get("status", "ok") != "ok":
+            continue
+        groups.setdefault(tuple(r.get(k) for k in keys), []).append(float(v))
+    return {k: sum(v) / len(v) for k, v in groups.items()}
+
+
+def _devices(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(str(r["device"]) for r in rows))
+
+
+def _reference_scale(rows: Sequence[Mapping[str, Any]]) -> float:
+    scales = {float(r["noise_scale"]) for r in rows}
+    return min(scales, key=lambda s: (abs(s - 1.0), s)) if scales else 1.0
+
+
+def plot_noise_scaling(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
+                       formats: Sequence[str] = ()) -> list[Path]:
+    """Output fidelity (per qubit count) and mitigated output error (per mitigation) vs the
+    noise scale λ, one column per device; each line is a mean over the other settings.
+
+    Returns:
+        The written files (``path`` and one per extra suffix in ``formats``).
+    """
+    plt = _pyplot()
+    devices = _devices(rows)
+    if not devices:
+        raise ConfigError("no rows to plot")
+    fig, axes = plt.subplots(2, len(devices), figsize=(4.2 * len(devices), 6.4), squeeze=False,
+                             sharex=True)
+    fid = _mean_by(rows, ("device", "qubits", "noise_scale"), "output_fidelity")
+    err = _mean_by(rows, ("device", "mitigation", "noise_scale"), "mitigated_abs_error")
+    for col, dev in enumerate(devices):
+        top, bottom = axes[0][col], axes[1][col]
+        for n in sorted({k[1] for k in fid if k[0] == dev}):
+            pts = sorted((k[2], v) for k, v in fid.items() if k[0] == dev and k[1] == n)
+            top.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=f"n={n}")
+        for m in sorted({k[1] for k in err if k[0] == dev}):
+            pts = sorted((k[2], v) for k, v in err.items() if k[0] == dev and k[1] == m)
+            bottom.plot([p[0] for p in pts], [p[1] for p in pts], marker="s", label=m,
+                        linestyle="--" if m == "none" else "-")
+        top.set_title(dev)
+        top.set_ylabel("output-state fidelity")
+        bottom.set_ylabel("mean |error| of readout")
+        bottom.set_xlabel("noise scale λ")
+        top.grid(alpha=0.3)
+        bottom.grid(alpha=0.3)
+        top.legend(fontsize=7)
+        bottom.legend(fontsize=7, title="mitigation", title_fontsize=7)
+    return _save(fig, path, formats)
+
+
+def plot_cost_vs_qubits(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
+                        formats: Sequence[str] = ()) -> list[Path]:
+    """Compiled depth and two-qubit count vs adapter qubits, one line per device and layer
+    count (noise scale closest to 1; mean over the other settings)."""
+    plt = _pyplot()
+    scale = _reference_scale(rows)
+    chosen = [r for r in rows if float(r["noise_scale"]) == scale]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    styles = ["-", "--", ":", "-."]
+    for ax, metric, label in ((axes[0], "depth", "circuit depth"),
+                              (axes[1], "two_qubit_count", "two-qubit gates")):
+        data = _mean_by(chosen, ("device", "layers", "qubits"), metric)
+        layers = sorted({k[1] for k in data})
+        for i, dev in enumerate(_devices(chosen)):
+            for j, L in enumerate(layers):
+                pts = sorted((k[2], v) for k, v in data.items() if k[0] == dev and k[1] == L)
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                            color=f"C{i}", linestyle=styles[j % len(styles)],
+                            label=f"{dev} L={L}")
+        ax.set_xlabel("adapter qubits n")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"compiled cost per device (noise scale {scale:g})", fontsize=10)
+    return _save(fig, path, formats)
+
+
+def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
+                       formats: Sequence[str] = ()) -> list[Path]:
+    """Estimated success probability vs ansatz layers, one line per device and qubit count
+    (noise scale closest to 1), with the feasibility thresholds as dashed lines."""
+    from qaa_hw.analysis.feasibility import Thresholds
+
+    plt = _pyplot()
+    scale = _reference_scale(rows)
+    chosen = [r for r in rows if float(r["noise_scale"]) == scale]
+    data = _mean_by(chosen, ("device", "qubits", "layers"), "esp")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    styles = ["-", "--", ":", "-."]
+    qubits = sorted({k[1] for k in data})
+    for i, dev in enumerate(_devices(chosen)):
+        for j, n in enumerate(qubits):
+            pts = sorted((k[2], v) for k, v in data.items() if k[0] == dev and k[1] == n)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", color=f"C{i}",
+                        linestyle=styles[j % len(styles)], label=f"{dev} n={n}")
+    th = Thresholds()
+    ax.axhline(th.esp_feasible, color="green", linestyle=":", linewidth=1)
+    ax.axhline(th.esp_marginal, color="orange", linestyle=":", linewidth=1)
+    ax.set_xlabel("ansatz layers L")
+    ax.set_ylabel("ESP")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"ESP vs layers (noise scale {scale:g}; dotted: feasibility thresholds)",
+                 fontsize=9)
+    return _save(fig, path, formats)
+
+
+def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, Any]],
+                recommended: Mapping[str, Any] | None, path: str | Path, *,
+                title: str = "", formats: Sequence[str] = ()) -> list[Path]:
+    """Co-design view: mitigated output error vs trainable parameters, coloured by QPU
+    seconds per generated token; the Pareto front joined, the recommended point starred.
+
+    Args:
+        rows: assessed rows (``s_per_token`` and ``verdict`` columns,
+            see :func:`qaa_hw.analysis.feasibility.assess_device`).
+        front: the Pareto-optimal rows.
+        recommended: the recommended row, or None.
+        path: output file.
+        title: figure title.
+        formats: extra suffixes to save too.
+    """
+    from matplotlib import colors
+
+    from qaa_hw.analysis.feasibility import Thresholds
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    cost = [max(float(r["s_per_token"]), 1e-9) for r in rows]
+    norm = colors.LogNorm(vmin=min(cost), vmax=max(max(cost), min(cost) * 1.01))
+    edge = {"feasible": "green", "marginal": "orange", "infeasible": "red"}
+    sc = ax.scatter([r["parameters"] for r in rows], [r["mitigated_abs_error"] for r in rows],
+                    c=cost, cmap="viridis", norm=norm, s=36, alpha=0.85,
+                    edgecolors=[edge.get(str(r.get("verdict")), "black") for r in rows],
+                    linewidths=1.2, zorder=3)
+    fig.colorbar(sc, ax=ax, label="QPU seconds per generated token")
+    if front:
+        pts = sorted((float(r["parameters"]), float(r["mitigated_abs_error"])) for r in front)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linewidth=0.8,
+                alpha=0.6, zorder=2, label="Pareto front")
+    if recommended is not None:
+        ax.scatter([recommended["parameters"]], [recommended["mitigated_abs_error"]],
+                   marker="*", s=320, color="gold", edgecolors="black", zorder=4,
+                   label="recommended")
+    th = Thresholds()
+    ax.axhline(th.error_feasible, color="green", linestyle=":", linewidth=1)
+    ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("mean |error| after mitigation")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(title or "co-design view (edge colour: verdict)", fontsize=9)
+    return _save(fig, path, formats)

@@ -34,7 +34,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "duration_s", "esp", "duration_over_t1", "duration_over_t2", "min_t2_s", "output_fidelity",
     "output_fidelity_min", "abs_error", "abs_error_max", "mitigated_abs_error",
     "mitigated_abs_error_max", "unmitigated_abs_error_ref", "mitigation_engine",
-    "circuits_per_estimate", "shots_per_estimate", "overhead", "initial_layout", "final_layout",
+    "circuits_per_estimate", "shots_per_estimate", "overhead", "pec_norm", "initial_layout",
+    "final_layout",
     "active_qubits", "compile_s", "simulate_s", "mitigate_s",
 )
 BOOK_COLUMNS: tuple[str, ...] = ("key", "status", "error", "attempts", "wall_s", "worker",
@@ -158,6 +159,11 @@ class ResultStore:
         """The JSON value stored under ``name``, or ``None``."""
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def specs(self) -> list[dict[str, Any]]:
+        """Every sweep spec stored by :func:`qaa_hw.analysis.runner.run_sweep` (by name)."""
+        cur = self._db.execute("SELECT value FROM meta WHERE name LIKE 'spec:%' ORDER BY name")
+        return [json.loads(r[0]) for r in cur]
 
     # ---------------------------------------------------------------------- reads
     def keys(self, *, status: str | None = None) -> set[str]:

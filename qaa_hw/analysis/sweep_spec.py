@@ -43,6 +43,7 @@ from qaa_hw.errors import ConfigError, did_you_mean
 TECHNIQUES: tuple[str, ...] = ("zne", "rem", "ddd", "pec")
 ENGINES: tuple[str, ...] = ("fast", "aer", "cirq")
 PREP_NOISE: tuple[str, ...] = ("exact", "effective", "none")
+MITIGATION_EXECUTORS: tuple[str, ...] = ("aer", "cirq")
 #: Version of the key derivation; bump it when a setting changes meaning.
 KEY_VERSION = 1
 MAX_LAYERS = 64
@@ -79,6 +80,7 @@ SETTINGS: dict[str, Any] = {
     "prep_noise": "exact",
     "inputs": 16,
     "mitigation_inputs": 4,
+    "mitigation_executor": "aer",
     "readout": "z",
     "embedding_fidelity": 0.99,
 }
@@ -104,6 +106,7 @@ class SweepPoint:
         prep_noise: the fast engine's preparation-noise mode.
         inputs: random inputs of the unmitigated evaluation.
         mitigation_inputs: inputs (the first ones) that are also mitigated.
+        mitigation_executor: ``aer`` or ``cirq``: the executor Mitiq's circuits run on.
         readout: ``z`` or ``probs``.
         embedding_fidelity: target of the ``approx`` embedding.
         mitigation_options: ``{technique: {option: value}}`` as canonical JSON text.
@@ -123,6 +126,7 @@ class SweepPoint:
     prep_noise: str = "exact"
     inputs: int = 16
     mitigation_inputs: int = 4
+    mitigation_executor: str = "aer"
     readout: str = "z"
     embedding_fidelity: float = 0.99
     mitigation_options: str = "{}"
@@ -250,6 +254,11 @@ def _device_name(check: _Checker, where: str, value: Any) -> str:
                      did_you_mean(name, available_devices()))
 
 
+def check_device_name(name: Any, *, source: str, where: str) -> str:
+    """Validate a device name without loading the device (errors name ``source: where``)."""
+    return _device_name(_Checker(source), where, name)
+
+
 def _mitigation_name(check: _Checker, where: str, value: Any) -> str:
     if not isinstance(value, str):
         raise check.fail(where, "'none' or technique names joined by '+' "
@@ -356,6 +365,8 @@ def parse_sweep_spec(data: Any, *, source: str = "<dict>") -> SweepSpec:
     if settings["mitigation_inputs"] > settings["inputs"]:
         raise check.fail("mitigation_inputs", f"at most inputs={settings['inputs']}",
                          settings["mitigation_inputs"])
+    settings["mitigation_executor"] = check.choice(
+        "mitigation_executor", settings["mitigation_executor"], MITIGATION_EXECUTORS)
     settings["readout"] = check.choice("readout", settings["readout"], READOUTS)
     fid = check.number("embedding_fidelity", settings["embedding_fidelity"], 0.0)
     if not 0.0 < fid <= 1.0:
@@ -402,3 +413,22 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: not valid YAML: {e}") from e
     return parse_sweep_spec(data, source=str(path))
+
+
+def quick_spec(devices: Sequence[str], *, name: str = "quick") -> SweepSpec:
+    """The small default sweep ``qaa_hw report`` runs when no ``--sweep`` is given:
+    noise scale 1 and 2, n = 2..4, L = 1..2, ring and native entanglers, exact embedding,
+    mitigation none and zne+rem, exact values, seed 0: 48 points per device."""
+    return parse_sweep_spec({
+        "name": name,
+        "description": "qaa_hw report's quick default sweep",
+        "devices": list(devices),
+        "noise_scale": [1.0, 2.0],
+        "qubits": [2, 3, 4],
+        "layers": [1, 2],
+        "entangler": ["ring", "native"],
+        "embedding": ["exact"],
+        "mitigation": ["none", "zne+rem"],
+        "shots": [None],
+        "seeds": [0],
+    }, source="<quick default sweep>")

@@ -65,6 +65,8 @@ SYNTHESES = ("auto", "network", "logical")
 NETWORK_SHAPES = 8
 #: Candidates translated once to rescore their placements from exact gate counts.
 REFINE = 8
+#: Routed embedding trees (best first) combined with each ansatz routing.
+TREES = 2
 
 
 def default_trials(num_qubits: int) -> int:
@@ -189,33 +191,75 @@ def _two_qubit_cost(circuit: QuantumCircuit) -> int:
     return int(ops.get("cx", 0) + 3 * ops.get("swap", 0))
 
 
-def _network_candidates(
-    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], order_limit: int,
-    keep: int, seed: int,
-) -> list[_Candidate]:
-    n = spec.num_qubits
-    graph = shape.graph()
+def _network_embeddings(
+    n: int, shape: Shape, *, order_limit: int, seed: int
+) -> list[tuple[int, tuple[int, ...], list]]:
+    """Embedding networks synthesised on a shape: ``(cnots, var_wire, ops)``, best first."""
     embeddings: list[tuple[int, tuple[int, ...], list]] = []
-    for var_wire in candidate_orders(graph, limit=order_limit, seed=seed):
+    for var_wire in candidate_orders(shape.graph(), limit=order_limit, seed=seed):
         try:
             ops = synthesize_network(n, shape.edges, var_wire)
         except CompilationError:
             continue
         embeddings.append((sum(1 for op in ops if op[0] == "cx"), var_wire, ops))
     embeddings.sort(key=lambda e: (e[0], e[1]))
+    return embeddings
+
+
+def _routed_trees(spec: QAASpec, shape: Shape, *, seeds: Sequence[int], zero_init: bool
+                  ) -> list[tuple[int, Routed]]:
+    """The exact embedding tree (default order) routed on a shape by Sabre, SWAPs merged:
+    ``(cost, routed)`` best first, one per distinct circuit."""
+    n = spec.num_qubits
+    plan = plan_embedding(spec)
+    tree = QuantumCircuit(n)
+    plan.append_to(tree, ParameterVector(ALPHA, plan.num_angles))
+    coupling = region_coupling_edges(n, shape.edges)
+    found: dict[tuple, tuple[int, Routed]] = {}
+    for s in seeds:
+        r = route(tree, coupling, seed=s, trials=2)
+        m = merge_swaps(r, zero_init=zero_init)
+        m = Routed(m.circuit, m.initial, m.final, r.swaps)
+        found.setdefault(tuple(_ops(m.circuit)), (_two_qubit_cost(m.circuit), m))
+    return sorted(found.values(), key=lambda t: t[0])
+
+
+def _network_candidates(
+    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], order_limit: int,
+    keep: int, seed: int, zero_init: bool,
+) -> list[_Candidate]:
+    """Embedding synthesised for the shape, then the ansatz from wherever it leaves the
+    logical qubits: a parity network (:func:`synthesize_network`) or the exact tree routed
+    by Sabre, relabelled so that its variables land where the ansatz routing starts."""
+    n = spec.num_qubits
+    embeddings = _network_embeddings(n, shape, order_limit=order_limit, seed=seed)
+    trees = _routed_trees(spec, shape, seeds=seeds, zero_init=zero_init)
+    default_order = plan_embedding(spec).order
     out = []
     for routed, resolved, label in _ansatz_routings(spec, shape, seeds):
+        parts: list[tuple[QuantumCircuit, EmbeddingAngles, int, str]] = []
         for cnots, var_wire, ops in embeddings[:keep]:
             net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
             qc = QuantumCircuit(n)
             net.append_to(qc, ParameterVector(ALPHA, net.num_angles))
+            parts.append((qc, net, 0, f"network embedding ({cnots} CNOTs, variable wires "
+                                      f"{list(var_wire)})"))
+        for cost, tree in trees[:TREES]:
+            # Variable k of the routed tree ends on label tree.final[default_order[k]]; the
+            # plan whose variable k is the logical qubit the ansatz starts there is the same
+            # circuit (the tree's gates only depend on the variables).
+            start = {lab: q for q, lab in enumerate(routed.initial)}
+            order = tuple(start[tree.final[default_order[k]]] for k in range(n))
+            parts.append((tree.circuit, plan_embedding(spec, order=order), tree.swaps,
+                          f"routed embedding tree ({cost} CNOTs, order {list(order)})"))
+        for circuit, embedding, swaps, what in parts:
+            qc = circuit.copy()
             qc.compose(routed.circuit, inplace=True)
             merged = merge_swaps(Routed(qc, routed.initial, routed.final, routed.swaps),
-                                 zero_init=False)
+                                 zero_init=zero_init)
             out.append(_Candidate(
-                shape_index, merged.circuit, merged.initial, merged.final, routed.swaps, net,
-                resolved, f"network embedding ({cnots} CNOTs, variable wires {list(var_wire)})"
-                f" + {label}",
+                shape_index, merged.circuit, merged.initial, merged.final,
+                routed.swaps + swaps, embedding, resolved, f"{what} + {label}",
             ))
     return out
 
@@ -310,7 +354,8 @@ def compile_adapter(
     for index, shape in enumerate(shapes):
         if use_network and index in network_shapes:
             pool.extend(_network_candidates(spec, index, shape, seeds=seeds,
-                                            order_limit=order_limit, keep=3, seed=seed))
+                                            order_limit=order_limit, keep=3, seed=seed,
+                                            zero_init=zero_init))
         if use_logical:
             pool.extend(_logical_candidates(spec, index, shape, seeds=seeds,
                                             zero_init=zero_init,

@@ -144,34 +144,42 @@ def _search(
     max_depth: int,
     max_states: int,
 ) -> list[tuple[int, int]] | None:
-    """Breadth-first search for the fewest CNOTs that put a goal term on wire ``w``."""
-    start = tuple(rows)
-    parent: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, int]] | None] = {start: None}
+    """Breadth-first search for the fewest CNOTs that put a goal term on wire ``w``.
+
+    States are the wire contents packed into one integer (``bits`` bits per wire).
+    """
+    bits = max(1, max(rows).bit_length(), max(goals).bit_length())
+    mask = (1 << bits) - 1
+    start = 0
+    for v, row in enumerate(rows):
+        start |= row << (v * bits)
+    parent: dict[int, tuple[int, int] | None] = {start: None}
     frontier = [start]
-    usable = [(u, v) for u, v in arcs if u != w]
+    usable = [(u * bits, v * bits, u, v) for u, v in arcs if u != w]
+    shift_w = w * bits
     for _ in range(max_depth):
-        found: list[tuple[int, ...]] = []
-        nxt: list[tuple[int, ...]] = []
+        found: list[int] = []
+        nxt: list[int] = []
         for state in frontier:
-            for u, v in usable:
-                src = state[u]
+            for su, sv, u, v in usable:
+                src = (state >> su) & mask
                 if not src:
                     continue
-                key = (*state[:v], state[v] ^ src, *state[v + 1:])
+                key = state ^ (src << sv)
                 if key in parent:
                     continue
-                parent[key] = (state, (u, v))
-                if v == w and key[w] in goals:
+                parent[key] = (state, u * 65536 + v)
+                if v == w and (key >> shift_w) & mask in goals:
                     found.append(key)
                 else:
                     nxt.append(key)
         if found:
-            best = min(found, key=lambda s: priority(s[w]))  # type: ignore[operator]
+            best = min(found, key=lambda s: priority((s >> shift_w) & mask))  # type: ignore[operator]
             path: list[tuple[int, int]] = []
             node = best
             while (entry := parent[node]) is not None:
                 node, arc = entry
-                path.append(arc)
+                path.append(divmod(arc, 65536))
             return path[::-1]
         if len(parent) > max_states or not nxt:
             return None

@@ -126,6 +126,7 @@ class Mitigator:
         self.seed = int(seed)
         self.backend: Backend = make_backend(compiled, executor=executor, shots=shots, seed=seed)
         self._readout = compiled.spec.readout
+        self._ideal: dict[tuple[bytes, bytes], np.ndarray] = {}
 
     # ---------------------------------------------------------------- building blocks
     def circuit(self, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
@@ -140,7 +141,12 @@ class Mitigator:
 
     def ideal(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Noiseless outputs ``[m]`` of the same physical circuit."""
-        return self.outputs(self.backend.ideal_distribution(x, theta)[None])[0]
+        key = (np.asarray(x, dtype=float).tobytes(), np.asarray(theta, dtype=float).tobytes())
+        if key not in self._ideal:
+            if len(self._ideal) > 1024:
+                self._ideal.clear()
+            self._ideal[key] = self.outputs(self.backend.ideal_distribution(x, theta)[None])[0]
+        return self._ideal[key].copy()
 
     def evaluator(self, technique: Technique | None = None) -> Evaluate:
         """``circuits -> [C, m]`` outputs on the backend, with the technique's REM and DDD parts

@@ -55,6 +55,8 @@ logger = logging.getLogger(__name__)
 EXECUTORS: tuple[str, ...] = ("aer", "cirq")
 #: Circuits per ``AerSimulator.run`` call.
 AER_BATCH = 64
+#: Exact distributions kept per backend (the cache is emptied when full).
+CACHE_SIZE = 4096
 
 
 class Backend:
@@ -80,6 +82,7 @@ class Backend:
         self.circuits_run = 0
         self.shots_run = 0
         self._draws: dict[bytes, int] = {}
+        self._cache: dict[cirq.FrozenCircuit, np.ndarray] = {}
 
     @property
     def num_logical(self) -> int:
@@ -111,11 +114,26 @@ class Backend:
         return np.asarray(state.probabilities(list(self.final_local)), dtype=float)
 
     def run(self, circuits: Sequence[cirq.Circuit]) -> np.ndarray:
-        """Measured distributions ``[len(circuits), 2^n]`` (exact, or shot frequencies)."""
+        """Measured distributions ``[len(circuits), 2^n]`` (exact, or shot frequencies).
+
+        Every circuit counts as executed. Exact distributions are cached per circuit (a
+        ``cirq.FrozenCircuit``), so a circuit that several techniques or outputs ask for is
+        simulated once; shots are still drawn for every execution.
+        """
         circuits = list(circuits)
         if not circuits:
             return np.zeros((0, 1 << self.num_logical))
-        exact = np.asarray(self._exact(circuits), dtype=float)
+        keys = [c.freeze() for c in circuits]
+        todo: dict[cirq.FrozenCircuit, cirq.Circuit] = {}
+        for key, circuit in zip(keys, circuits, strict=True):
+            if key not in self._cache:
+                todo.setdefault(key, circuit)
+        if todo:
+            if len(self._cache) + len(todo) > CACHE_SIZE:
+                self._cache.clear()
+            fresh = self._exact(list(todo.values()))
+            self._cache.update(zip(todo, (np.asarray(p, dtype=float) for p in fresh)))
+        exact = np.stack([self._cache[key] for key in keys])
         self.circuits_run += len(circuits)
         if self.shots is None:
             return exact

@@ -259,7 +259,10 @@ def rem_inverse(confusion: np.ndarray, *, method: str = "tensored") -> np.ndarra
     Returns:
         ``[2^n, 2^n]``, to multiply a distribution indexed with bit i = logical qubit i.
     """
-    from mitiq.rem import generate_inverse_confusion_matrix, generate_tensored_inverse_confusion_matrix
+    from mitiq.rem import (
+        generate_inverse_confusion_matrix,
+        generate_tensored_inverse_confusion_matrix,
+    )
 
     n = confusion.shape[0]
     if method == "uniform":

@@ -31,8 +31,8 @@ import cirq
 import numpy as np
 
 from qaa_hw.devices.model import DeviceModel
-from qaa_hw.mitigation.lowering import NotBefore, schedule
 from qaa_hw.errors import SimulationError
+from qaa_hw.mitigation.lowering import NotBefore, schedule
 
 Inserted = list[tuple[int, int, cirq.Gate]]
 
@@ -132,7 +132,7 @@ def timed_grid(circuit: cirq.Circuit, device: DeviceModel) -> IdleGrid:
     ops = list(circuit.all_operations())
     sched = schedule(circuit, device)
     end = max((s.end_s for s in sched), default=0.0)
-    layers = max(1, math.ceil(end / tick - 1e-9))
+    layers = max(1, math.floor(end / tick + 1e-9))  # whole ticks: a pulse never outlasts `end`
     busy = np.zeros((device.num_qubits, layers), dtype=bool)
     start_of: dict[int, float] = {}
     for s in sched:

@@ -157,8 +157,8 @@ class ZNE(Technique):
 
             return fold_random
         if self.folding == "global":
-            return fold_global  # type: ignore[no-any-return]
-        return fold_all  # type: ignore[no-any-return]
+            return fold_global
+        return fold_all
 
     def to_dict(self) -> dict[str, Any]:
         """Settings; ``order``/``asymptote`` only for the factories that use them."""
@@ -227,7 +227,7 @@ class DDD(Technique):
         """The Mitiq rule function ``(slack_length, spacing) -> cirq.Circuit``."""
         from mitiq.ddd import rules
 
-        return getattr(rules, self.rule)  # type: ignore[no-any-return]
+        return getattr(rules, self.rule)
 
     def to_dict(self) -> dict[str, Any]:
         """Settings."""

@@ -1,0 +1,360 @@
+"""Hardware-feasibility reports: one self-contained HTML file and a Markdown twin.
+
+:func:`build_report` takes tidy sweep rows (:meth:`qaa_hw.analysis.store.ResultStore.rows`),
+assesses each requested device (:func:`qaa_hw.analysis.feasibility.assess_device`), draws the
+plots (PNG and SVG under ``out/plots/``) and writes
+
+* ``report.html``: every plot embedded as a ``data:image/png;base64`` URI, inline CSS, no
+  external resource, so the file can be mailed or opened offline;
+* ``report.md``: the same text and tables, images linked as ``plots/<name>.png``;
+* ``assessment.json``: the assessments as data.
+
+One section per device: verdict with its reasons, recommended and largest feasible
+configuration, the cost table of the Pareto-optimal configurations, the coupling map with the
+recommended layout and the co-design (Pareto) plot.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qaa_hw.analysis.feasibility import (
+    DeviceAssessment,
+    Thresholds,
+    TrainingAssumptions,
+    assess_device,
+    format_hours,
+)
+from qaa_hw.analysis.pareto import config_label
+from qaa_hw.errors import ConfigError, QaaHwError
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the per-device cost table: (row key, header, format).
+COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("config", "configuration", "s"),
+    ("verdict", "verdict", "s"),
+    ("parameters", "params", "d"),
+    ("mitigated_abs_error", "mitigated |err|", ".4f"),
+    ("esp", "ESP", ".3f"),
+    ("two_qubit_count", "2q gates", ".0f"),
+    ("duration_s", "duration (us)", "us"),
+    ("circuits_per_estimate", "circuits/call", ".3g"),
+    ("circuits_per_step", "circuits/step", ".3g"),
+    ("circuits_per_token", "circuits/token", ".3g"),
+    ("shot_s", "shot time (us)", "us"),
+    ("qpu_h_per_epoch", "QPU time/epoch", "h"),
+    ("s_per_token", "QPU s/token", ".3g"),
+)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Files written by :func:`build_report`."""
+
+    html: Path
+    markdown: Path
+    assessment: Path
+    plots: tuple[Path, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"html": str(self.html), "markdown": str(self.markdown),
+                "assessment": str(self.assessment), "plots": [str(p) for p in self.plots]}
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None:
+        return "-"
+    if spec == "s":
+        return str(value)
+    if spec == "us":
+        return f"{float(value) * 1e6:.3g}"
+    if spec == "h":
+        return format_hours(float(value))
+    if spec == "d":
+        return str(int(value))
+    return format(float(value), spec)
+
+
+def _cost_rows(assessment: DeviceAssessment) -> list[dict[str, Any]]:
+    """The Pareto front, with the recommended row first when it is not on it."""
+    rows = list(assessment.front)
+    rec = assessment.recommended
+    if rec is not None and all(r is not rec for r in rows):
+        rows.insert(0, rec)
+    out = []
+    for r in rows:
+        cells = {k: _fmt(r.get(k) if k != "config" else config_label(r), f)
+                 for k, _, f in COST_COLUMNS}
+        if rec is not None and r is rec:
+            cells["config"] += " (recommended)"
+        out.append(cells)
+    return out
+
+
+def _config_table(row: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    if row is None:
+        return [("-", "none")]
+    return [
+        ("qubits n", str(row["qubits"])), ("layers L", str(row["layers"])),
+        ("rotations", str(row.get("rotations", "ry"))), ("entangler", str(row["entangler"])),
+        ("embedding", str(row["embedding"])), ("mitigation", str(row["mitigation"])),
+        ("trainable parameters", str(int(row["parameters"]))),
+        ("ESP", f"{float(row['esp']):.3f}"),
+        ("duration", f"{float(row['duration_s']) * 1e6:.3g} us"),
+        ("output fidelity", f"{float(row['output_fidelity']):.3f}"),
+        ("mean |error| (unmitigated, mitigated)",
+         f"{float(row['abs_error']):.4f}, {float(row['mitigated_abs_error']):.4f}"),
+        ("physical qubits", str(row.get("active_qubits", "-"))),
+        ("QPU time per epoch", format_hours(float(row["qpu_h_per_epoch"]))),
+        ("QPU seconds per generated token", f"{float(row['s_per_token']):.3g}"),
+    ]
+
+
+@dataclass
+class _Section:
+    device: str
+    assessment: DeviceAssessment | None
+    error: str
+    plots: list[tuple[str, Path]]
+
+
+def _device_plots(assessment: DeviceAssessment, plot_dir: Path) -> list[tuple[str, Path]]:
+    from qaa_hw.analysis.plots import plot_coupling_map, plot_pareto
+    from qaa_hw.devices.catalog import load_device
+
+    device = load_device(assessment.device)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in assessment.device)
+    rec = assessment.recommended
+    active = json.loads(str(rec.get("active_qubits") or "[]")) if rec else []
+    coupling = plot_coupling_map(
+        device, plot_dir / f"coupling_{safe}.png", highlight=active, formats=(".svg",),
+        title=f"{device.name}: recommended layout {active} (red outline)")
+    pareto = plot_pareto(assessment.rows, assessment.front, rec, plot_dir / f"pareto_{safe}.png",
+                         title=f"{device.name}: co-design view (noise scale "
+                               f"{assessment.noise_scale:g})", formats=(".svg",))[0]
+    return [("coupling map with the recommended layout", coupling),
+            ("co-design view: error vs parameters vs QPU time", pareto)]
+
+
+def _data_uri(path: Path) -> str:
+    kind = "svg+xml" if path.suffix == ".svg" else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1150px;
+color:#222;line-height:1.4}
+table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left}
+th{background:#f2f2f2}
+img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+.badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600}
+.feasible{background:#2e7d32}.marginal{background:#ef8f00}.infeasible{background:#c62828}
+.none{background:#777}
+code{background:#f5f5f5;padding:0 3px}
+"""
+
+
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def esc(c: str) -> str:
+        return c.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(h) for h in headers) + " |",
+             "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+class _Writer:
+    """Accumulates the same content as HTML and Markdown."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.html: list[str] = []
+        self.md: list[str] = []
+
+    def heading(self, level: int, text: str, badge: str | None = None) -> None:
+        extra = f' <span class="badge {badge}">{badge}</span>' if badge else ""
+        self.html.append(f"<h{level}>{html.escape(text)}{extra}</h{level}>")
+        self.md.append("#" * level + " " + text + (f" — **{badge}**" if badge else ""))
+
+    def para(self, text: str) -> None:
+        self.html.append(f"<p>{html.escape(text)}</p>")
+        self.md.append(text)
+
+    def bullets(self, items: Sequence[str]) -> None:
+        self.html.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items)
+                         + "</ul>")
+        self.md.append("\n".join(f"- {i}" for i in items))
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.html.append(_html_table(headers, rows))
+        self.md.append(_md_table(headers, rows))
+
+    def image(self, caption: str, path: Path) -> None:
+        self.html.append(f'<figure><img src="{_data_uri(path)}" alt="{html.escape(caption)}">'
+                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        rel = path.relative_to(self.out_dir).as_posix()
+        self.md.append(f"![{caption}]({rel})")
+
+
+def _assumptions(w: _Writer, training: TrainingAssumptions, thresholds: Thresholds,
+                 sections: Sequence[_Section]) -> None:
+    w.heading(2, "Assumptions")
+    w.para("Verdict thresholds (docs/feasibility.md explains each number): feasible needs ESP "
+           f">= {thresholds.esp_feasible:g}, coherent time <= {thresholds.t2_feasible:g} x min "
+           f"T2 and mean |error| <= {thresholds.error_feasible:g}; marginal needs ESP >= "
+           f"{thresholds.esp_marginal:g}, <= {thresholds.t2_marginal:g} x T2 and |error| <= "
+           f"{thresholds.error_marginal:g}; anything worse is infeasible.")
+    grad = ("parameter-shift gradients (2P + 1 circuits per token and module)"
+            if training.gradient == "parameter_shift" else "forward passes only")
+    w.para(f"Training: {training.tokens_per_step} tokens per step, {training.modules} adapted "
+           f"modules, {training.steps_per_epoch} steps per epoch, {grad}, "
+           f"{training.shots} shots per circuit for exact sweep points. Generation: one "
+           "adapter call per token and module. Queueing and job latency are not included.")
+    rows = [[s.device, s.assessment.timing.family,
+             f"{s.assessment.timing.reset_s * 1e6:.3g}",
+             f"{s.assessment.timing.rep_delay_s * 1e6:.3g}", s.assessment.timing.source]
+            for s in sections if s.assessment is not None]
+    if rows:
+        w.table(["device", "family", "reset (us)", "rep. delay (us)", "source"], rows)
+
+
+def build_report(
+    rows: Sequence[Mapping[str, Any]],
+    devices: Sequence[str],
+    out_dir: str | Path,
+    *,
+    thresholds: Thresholds | None = None,
+    training: TrainingAssumptions | None = None,
+    title: str = "QAA hardware-feasibility report",
+    sweep_note: str = "",
+    failures: Sequence[Mapping[str, Any]] = (),
+) -> ReportFiles:
+    """Assess ``devices`` from sweep ``rows`` and write the HTML and Markdown reports.
+
+    Args:
+        rows: tidy sweep rows (failed rows are ignored except in the failure list).
+        devices: device names, one section each, in this order.
+        out_dir: output folder (``report.html``, ``report.md``, ``assessment.json``,
+            ``plots/``).
+        thresholds: verdict thresholds (default :class:`Thresholds`).
+        training: QPU-cost assumptions (default :class:`TrainingAssumptions`).
+        title: report title.
+        sweep_note: one sentence on where the rows come from.
+        failures: failed points to list (``ResultStore.failures()``).
+
+    Raises:
+        ConfigError: no device names, or no successful row at all.
+    """
+    from qaa_hw.analysis.plots import plot_cost_vs_qubits, plot_esp_vs_layers, plot_noise_scaling
+    from qaa_hw.devices.catalog import load_device
+
+    if not devices:
+        raise ConfigError("report: no devices given")
+    th = thresholds or Thresholds()
+    tr = training or TrainingAssumptions()
+    out = Path(out_dir)
+    plot_dir = out / "plots"
+    ok = [r for r in rows if r.get("status", "ok") == "ok" and r.get("device") in devices]
+    if not ok:
+        raise ConfigError(f"report: the sweep has no successful point for {', '.join(devices)}")
+    sections: list[_Section] = []
+    for name in devices:
+        try:
+            assessment = assess_device(ok, load_device(name), thresholds=th, training=tr)
+            sections.append(_Section(name, assessment, "", _device_plots(assessment, plot_dir)))
+        except QaaHwError as e:
+            sections.append(_Section(name, None, str(e), []))
+    global_plots = [
+        ("fidelity and output error vs noise scale",
+         plot_noise_scaling(ok, plot_dir / "noise_scaling.png", formats=(".svg",))[0]),
+        ("depth and two-qubit gates vs qubits",
+         plot_cost_vs_qubits(ok, plot_dir / "cost_vs_qubits.png", formats=(".svg",))[0]),
+        ("ESP vs layers", plot_esp_vs_layers(ok, plot_dir / "esp_vs_layers.png",
+                                             formats=(".svg",))[0]),
+    ]
+    w = _Writer(out)
+    w.heading(1, title)
+    w.para(f"Generated {time.strftime('%Y-%m-%d')} by qaa_hw from {len(ok)} successful sweep "
+           f"points{'; ' + sweep_note if sweep_note else ''}.")
+    w.heading(2, "Summary")
+    summary = []
+    for s in sections:
+        a = s.assessment
+        if a is None:
+            summary.append([s.device, "no data", s.error, "-", "-", "-"])
+            continue
+        rec = a.recommended
+        summary.append([
+            s.device, a.level, config_label(rec) if rec else "-",
+            config_label(a.largest_feasible) if a.largest_feasible else "none",
+            format_hours(float(rec["qpu_h_per_epoch"])) if rec else "-",
+            f"{float(rec['s_per_token']):.3g}" if rec else "-"])
+    w.table(["device", "verdict", "recommended", "largest feasible", "QPU time/epoch",
+             "QPU s/token"], summary)
+    _assumptions(w, tr, th, sections)
+    for s in sections:
+        a = s.assessment
+        w.heading(2, s.device, badge=a.level if a else "none")
+        if a is None:
+            w.para(f"No assessment: {s.error}")
+            continue
+        w.para(f"Assessed at noise scale {a.noise_scale:g} over {len(a.rows)} configurations "
+               f"({sum(r['verdict'] == 'feasible' for r in a.rows)} feasible, "
+               f"{sum(r['verdict'] == 'marginal' for r in a.rows)} marginal). Verdict of the "
+               "recommended configuration:")
+        w.bullets(list(a.reasons))
+        w.heading(3, "Recommended configuration")
+        w.table(["setting", "value"], [list(p) for p in _config_table(a.recommended)])
+        largest = a.largest_feasible
+        w.para("Largest feasible configuration: "
+               + (config_label(largest) + f" ({int(largest['parameters'])} parameters, mean "
+                  f"|error| {float(largest['mitigated_abs_error']):.4f})" if largest
+                  else "none (no configuration passes every feasible threshold)."))
+        w.heading(3, "QPU cost of the Pareto-optimal configurations")
+        crow = _cost_rows(a)
+        w.table([h for _, h, _ in COST_COLUMNS], [[r[k] for k, _, _ in COST_COLUMNS]
+                                                  for r in crow])
+        for caption, path in s.plots:
+            w.image(f"{s.device}: {caption}", path)
+    w.heading(2, "Sweep plots")
+    for caption, path in global_plots:
+        w.image(caption, path)
+    if failures:
+        w.heading(2, "Failed points")
+        w.table(["key", "device", "qubits", "layers", "mitigation", "error"],
+                [[str(f["key"]), str(f.get("device")), str(f.get("qubits")),
+                  str(f.get("layers")), str(f.get("mitigation")), str(f.get("error"))]
+                 for f in failures])
+    out.mkdir(parents=True, exist_ok=True)
+    html_path = out / "report.html"
+    html_path.write_text(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(w.html) + "\n</body></html>\n", encoding="utf-8")
+    md_path = out / "report.md"
+    md_path.write_text("\n\n".join(w.md) + "\n", encoding="utf-8")
+    json_path = out / "assessment.json"
+    json_path.write_text(json.dumps(
+        [s.assessment.to_dict() if s.assessment else {"device": s.device, "error": s.error}
+         for s in sections], indent=1, default=str) + "\n", encoding="utf-8")
+    plots = tuple(p for _, p in global_plots) + tuple(p for s in sections for _, p in s.plots)
+    return ReportFiles(html_path, md_path, json_path, plots)

@@ -1,0 +1,116 @@
+"""``qaa_hw report``: hardware-feasibility report (HTML + Markdown) for a list of devices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qaa_hw.cli._common import format_table, positive_int
+from qaa_hw.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qaa_hw.analysis.feasibility import TrainingAssumptions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command."""
+    parser = sub.add_parser(
+        "report",
+        help="feasibility report (verdicts, recommended configuration, QPU cost) per device",
+        description=(
+            "Assess each device from a sweep's results (docs/feasibility.md): verdict with "
+            "reasons, recommended and largest feasible QAA configuration, the QPU cost of "
+            "training and generation, plots. Writes OUT/report.html (self-contained), "
+            "OUT/report.md and OUT/assessment.json. Without --sweep, runs a quick default "
+            "sweep of the devices into OUT/sweep first."
+        ),
+    )
+    parser.add_argument("--devices", required=True,
+                        help="comma-separated device names, e.g. ibm_brisbane,ibm_torino")
+    parser.add_argument("--sweep", metavar="DIR",
+                        help="a sweep output folder (with results.sqlite) to report on")
+    parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
+                        help="workers of the quick default sweep (default: the number of CPUs)")
+    parser.add_argument("--tokens-per-step", type=positive_int("--tokens-per-step"),
+                        help="tokens per optimizer step (default 512)")
+    parser.add_argument("--modules", type=positive_int("--modules"),
+                        help="adapted modules per token (default 2)")
+    parser.add_argument("--steps-per-epoch", type=positive_int("--steps-per-epoch"),
+                        help="optimizer steps per epoch (default 250)")
+    parser.add_argument("--shots", type=positive_int("--shots"),
+                        help="shots per circuit for exact sweep points (default 1000)")
+    parser.add_argument("--gradient", choices=("parameter_shift", "forward"),
+                        help="circuits per token: 2P+1 (parameter_shift, default) or 1")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=cmd_report)
+
+
+def _training(args: argparse.Namespace, stored: Mapping[str, Any]) -> TrainingAssumptions:
+    from qaa_hw.analysis.feasibility import TrainingAssumptions
+
+    values = dict(stored)
+    for field in ("tokens_per_step", "modules", "steps_per_epoch", "shots", "gradient"):
+        if getattr(args, field) is not None:
+            values[field] = getattr(args, field)
+    try:
+        return TrainingAssumptions.from_mapping(values)
+    except ConfigError as e:
+        raise ConfigError(f"training assumptions: {e}") from e
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run (or read) the sweep, assess the devices, write the report files."""
+    from qaa_hw.analysis.report import build_report
+    from qaa_hw.analysis.runner import run_sweep
+    from qaa_hw.analysis.store import DB_NAME, ResultStore
+    from qaa_hw.analysis.sweep_spec import check_device_name, quick_spec
+
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError(f"--devices={args.devices!r}: expected comma-separated device names")
+    for i, d in enumerate(devices):
+        check_device_name(d, source="--devices", where=f"device {i + 1}")
+    out = Path(args.out)
+    if args.sweep:
+        sweep_dir = Path(args.sweep)
+        if not (sweep_dir / DB_NAME).is_file():
+            raise ConfigError(f"--sweep {str(sweep_dir)!r}: no {DB_NAME} there (run "
+                              "`qaa_hw sweep SPEC.yaml --out DIR` first)")
+        note = f"sweep folder {sweep_dir}"
+    else:
+        sweep_dir = out / "sweep"
+        spec = quick_spec(devices)
+        workers = args.workers or max(1, os.cpu_count() or 1)
+        print(f"no --sweep given: running the quick default sweep ({spec.size} points, "
+              f"{workers} workers) into {sweep_dir}")
+        summary = run_sweep(spec, sweep_dir, workers=workers, progress=not args.no_progress)
+        print(f"sweep done in {summary.seconds:.1f} s ({summary.ok} evaluated, "
+              f"{summary.failed} failed, {summary.skipped} resumed)")
+        note = f"the quick default sweep in {sweep_dir}"
+    with ResultStore(sweep_dir) as store:
+        rows = store.rows()
+        failures = [f for f in store.failures() if f.get("device") in devices]
+        stored: dict[str, Any] = next(
+            (v["training"] for v in store.specs() if v.get("training")), {})
+    training = _training(args, stored)
+    files = build_report(rows, devices, out, training=training, sweep_note=note,
+                         failures=failures)
+    summary_rows = []
+    for a in json.loads(files.assessment.read_text(encoding="utf-8")):
+        rec = a.get("recommended") or {}
+        summary_rows.append({
+            "device": a["device"], "verdict": a.get("level", "no data"),
+            "recommended": (f"n={rec.get('qubits')} L={rec.get('layers')} "
+                            f"{rec.get('entangler')} {rec.get('mitigation')}" if rec else "-"),
+            "QPU h/epoch": rec.get("qpu_h_per_epoch", float("nan")),
+            "s/token": rec.get("s_per_token", float("nan")),
+        })
+    print(format_table(summary_rows))
+    print(f"report written to {files.html} and {files.markdown}")
+    return 0
+

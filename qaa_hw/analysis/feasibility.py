@@ -343,8 +343,8 @@ def assess_device(
     Only successful rows of the device at the noise scale closest to 1 are used, averaged
     over seeds (:func:`average_seeds`). The
     recommended configuration is, among the rows with the best verdict reached, the one with
-    the most trainable parameters (ties: lower mitigated error, then fewer QPU seconds per
-    token): the largest adapter the hardware supports at that verdict.
+    the most trainable parameters (ties: fewer QPU seconds per token, then lower mitigated
+    error): the largest adapter the hardware supports at that verdict, at the lowest cost.
 
     Raises:
         ConfigError: the sweep has no successful row for the device.
@@ -366,8 +366,8 @@ def assess_device(
         assessed.append(row)
     best = min(LEVELS.index(r["verdict"]) for r in assessed)
     top = [r for r in assessed if LEVELS.index(r["verdict"]) == best]
-    recommended = min(top, key=lambda r: (-int(r["parameters"]), float(r["mitigated_abs_error"]),
-                                         float(r["s_per_token"])))
+    recommended = min(top, key=lambda r: (-int(r["parameters"]), float(r["s_per_token"]),
+                                         float(r["mitigated_abs_error"])))
     feasible = [r for r in assessed if r["verdict"] == "feasible"]
     largest = (max(feasible, key=lambda r: (int(r["qubits"]), int(r["layers"]),
                                             int(r["parameters"]),

@@ -292,9 +292,16 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
         ax.scatter([recommended["parameters"]], [recommended["mitigated_abs_error"]],
                    marker="*", s=320, color="gold", edgecolors="black", zorder=4,
                    label="recommended")
+    for r in front:
+        ax.annotate(f"n{r['qubits']}L{r['layers']} {r['entangler']} {r['mitigation']}",
+                    (float(r["parameters"]), float(r["mitigated_abs_error"])), fontsize=6,
+                    xytext=(4, 3), textcoords="offset points", alpha=0.8)
     th = Thresholds()
+    top = max([float(r["mitigated_abs_error"]) for r in rows] + [0.0]) * 1.15
     ax.axhline(th.error_feasible, color="green", linestyle=":", linewidth=1)
-    ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
+    if top > th.error_marginal:
+        ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
+    ax.set_ylim(0, max(top, th.error_feasible * 1.2))
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("mean |error| after mitigation")
     ax.grid(alpha=0.3)

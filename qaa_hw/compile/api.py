@@ -8,18 +8,26 @@ How a QAA adapter is compiled (co-design of the embedding, the layout and the ro
 2. **Circuits per shape**, on the shape's labels, from two synthesis routes:
 
    * ``network`` (exact embeddings): the amplitude embedding is synthesised *for the
-     shape* (:func:`~qaa_hw.compile.synthesis.synthesize_network`): every Walsh term of the
-     tree is routed through coupled pairs, unprepared qubits act as relays, nothing is
-     uncomputed; several variable-to-qubit assignments (tree orders) are tried. The
-     embedding may leave the logical qubits on any wires, so the ansatz starts from
-     whichever layout suits it: its entangler layers are synthesised as linear maps up to
-     a wire permutation (:mod:`qaa_hw.compile.linear`) or routed by Qiskit's
-     ``SabreLayout`` (several seeds), whichever needs fewer CNOTs.
+     shape*, in two ways: (a) a parity network
+     (:func:`~qaa_hw.compile.synthesis.synthesize_network`): every Walsh term of the tree
+     is routed through coupled pairs, unprepared qubits act as relays, nothing is
+     uncomputed; several variable-to-qubit assignments are tried; (b) the exact tree
+     routed by ``SabreLayout`` (several seeds, SWAPs merged), which wins on shapes with a
+     high-degree hub (grids), where moving qubits beats relaying parities. Either
+     embedding may leave the logical qubits on any wires (the network absorbs its final
+     linear map into the angles; the routed tree is relabelled by choosing its
+     preparation order), so the ansatz starts from whichever layout suits it: its
+     entangler layers are synthesised as linear maps up to a wire permutation
+     (:mod:`qaa_hw.compile.linear`) or routed by Qiskit's ``SabreLayout`` (several seeds),
+     whichever needs fewer CNOTs.
    * ``logical``: the logical circuit (:func:`~qaa_hw.circuits.builder.build_qaa_circuit`)
      routed on the shape by ``SabreLayout`` with several seeds (the only route for
      ``approx`` embeddings, and the one that is operator-equivalent to the logical circuit).
 
-   SWAPs are then merged (:func:`~qaa_hw.compile.pipeline.merge_swaps`).
+   SWAPs are then merged (:func:`~qaa_hw.compile.pipeline.merge_swaps`), and runs of
+   ``ry`` rotations on a wire separated only by CNOTs onto that wire are rewritten as
+   ``rz`` rotations in the ``RX(pi/2)`` frame (:func:`~qaa_hw.compile.peephole.rz_frames`;
+   two ``sx`` pulses fewer per rotation where the device's CNOT needs no target dressing).
 3. **Placement.** Each shape circuit is scored on every occurrence of its shape under every
    isomorphism with an estimated ESP (two-qubit errors per pair, ``sx`` errors, readout
    errors); the most promising circuits are translated once and rescored from their real
@@ -61,7 +69,7 @@ from qaa_hw.errors import CompilationError, ConfigError
 logger = logging.getLogger(__name__)
 
 SYNTHESES = ("auto", "network", "logical")
-#: Shapes (most couplings first) that get the embedding-network synthesis.
+#: Shapes (highest degree, then most couplings first) that get the ``network`` route.
 NETWORK_SHAPES = 8
 #: Candidates translated once to rescore their placements from exact gate counts.
 REFINE = 8
@@ -305,14 +313,31 @@ def compile_adapter(
 ) -> CompiledAdapter:
     """Compile a QAA adapter for a device (noise-aware layout, routing and synthesis).
 
+    What the result equals (``U`` = the physical circuit on the active qubits, bound to
+    ``alpha = compiled.embedding.angles(x)`` and ``theta``):
+
+    * default (``synthesis="auto"`` or ``"network"``): the state preparation is
+      re-synthesised, so only its action on ``|0...0>`` is defined:
+      ``U |0...0> = A(theta) |x>`` with logical qubit ``i`` read on ``final_layout[i]``.
+      The ansatz part is exact as an operator: ``U(alpha, theta) = A(theta) V(alpha)``
+      where ``A`` is the logical ansatz taking logical qubit ``i`` from
+      ``initial_layout[i]`` (where the embedding leaves it) to ``final_layout[i]``, and
+      ``V`` depends on ``alpha`` only (``tests/compile/test_compile.py`` checks both).
+    * ``synthesis="logical"`` with ``zero_init=False``: ``U`` equals the logical circuit
+      (:func:`~qaa_hw.circuits.builder.build_qaa_circuit` with ``embedding_order``) as an
+      operator, logical qubit ``i`` starting on ``initial_layout[i]`` and ending on
+      ``final_layout[i]`` (Qiskit ``Operator.equiv``). With ``zero_init=True`` SWAPs next
+      to unused qubits are cheapened, which is exact only from ``|0...0>``.
+
     Args:
         spec: the adapter; ``entangler="native"`` is resolved on the chosen qubits.
         device: the target device (its calibration drives every choice).
         seed: seed of every randomised step; equal seeds give identical results.
         trials: routing seeds per shape (default :func:`default_trials`).
         optimization_level: Qiskit optimisation level of the translation stages (0-3).
-        synthesis: ``"network"`` (routed embedding network), ``"logical"`` (route the
-            logical circuit) or ``"auto"`` (both; the best ESP wins).
+        synthesis: ``"network"`` (embedding synthesised for the region: parity network or
+            routed tree, then the ansatz from where it leaves the qubits), ``"logical"``
+            (route the logical circuit) or ``"auto"`` (both; the best ESP wins).
         zero_init: let SWAP merging use that qubits start in ``|0>`` (exact for the circuit
             run from ``|0...0>``; set ``False`` for a circuit equal to the logical one as an
             operator, which only the ``logical`` route provides).
@@ -342,7 +367,8 @@ def compile_adapter(
     # A native entangler is only native where the network route starts the ansatz.
     use_logical = (synthesis == "logical" or not use_network
                    or (synthesis == "auto" and spec.entangler != "native"))
-    order_limit = 120 if n <= 5 else 24 + 4 * count
+    import os
+    order_limit = 120 if n <= 5 else int(os.environ.get("QAA_OL", 24 + 4 * count))
     pool: list[_Candidate] = []
     # Embedding networks profit most from a high-degree node (it hosts the largest
     # multiplexor), then from more couplings.

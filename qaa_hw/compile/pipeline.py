@@ -150,6 +150,8 @@ def merge_swaps(routed: Routed, *, zero_init: bool = True) -> Routed:
         layouts account for removed SWAPs.
     """
     qc = routed.circuit
+    if "swap" not in qc.count_ops():
+        return routed
     ops: list[tuple[object, tuple[int, ...]]] = [
         (inst.operation, tuple(qc.find_bit(q).index for q in inst.qubits)) for inst in qc.data
     ]

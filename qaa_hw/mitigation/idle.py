@@ -134,9 +134,9 @@ def timed_grid(circuit: cirq.Circuit, device: DeviceModel) -> IdleGrid:
     end = max((s.end_s for s in sched), default=0.0)
     layers = max(1, math.floor(end / tick + 1e-9))  # whole ticks: a pulse never outlasts `end`
     busy = np.zeros((device.num_qubits, layers), dtype=bool)
-    start_of: dict[int, float] = {}
+    tick_of: dict[int, int] = {}  # tick of each operation's start (rounding-safe)
     for s in sched:
-        start_of.setdefault(s.source, s.start_s)
+        tick_of.setdefault(s.source, math.floor(s.start_s / tick + 1e-6))
         if s.duration_s <= 0:
             continue
         first = math.floor(s.start_s / tick + 1e-9)
@@ -147,11 +147,13 @@ def timed_grid(circuit: cirq.Circuit, device: DeviceModel) -> IdleGrid:
     qubits = cirq.LineQubit.range(device.num_qubits)
 
     def place(gates: Inserted) -> cirq.Circuit:
-        keyed: list[tuple[float, int, int, cirq.Operation]] = [
-            (start_of.get(i, 0.0), 0, i, op) for i, op in enumerate(ops)
+        # Sort by tick, circuit operations first: an operation starting in a free tick is a
+        # zero-duration rz at the window's start, which belongs before the inserted pulses.
+        keyed: list[tuple[int, int, int, cirq.Operation]] = [
+            (tick_of.get(i, 0), 0, i, op) for i, op in enumerate(ops)
         ]
         keyed += [
-            (layer * tick, 1, j, gate.on(qubits[q]).with_tags(NotBefore(layer * tick)))
+            (layer, 1, j, gate.on(qubits[q]).with_tags(NotBefore(layer * tick)))
             for j, (q, layer, gate) in enumerate(gates)
         ]
         keyed.sort(key=lambda item: item[:3])

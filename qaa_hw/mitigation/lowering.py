@@ -182,7 +182,7 @@ def schedule(circuit: cirq.Circuit, device: DeviceModel) -> list[Scheduled]:
     free = np.zeros(device.num_qubits)
     out: list[Scheduled] = []
     for index, op in enumerate(circuit.all_operations()):
-        if cirq.is_measurement(op):
+        if isinstance(op.gate, cirq.MeasurementGate):
             raise SimulationError("circuits given to the mitigation backends have no measurements")
         not_before = max((t.time_s for t in op.tags if isinstance(t, NotBefore)), default=0.0)
         for name, qubits, angle in lower_operation(op, has_x=has_x):

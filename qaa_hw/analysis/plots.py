@@ -199,6 +199,8 @@ def plot_cost_vs_qubits(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
                         formats: Sequence[str] = ()) -> list[Path]:
     """Compiled depth and two-qubit count vs adapter qubits, one line per device and layer
     count (noise scale closest to 1; mean over the other settings)."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     scale = _reference_scale(rows)
     chosen = [r for r in rows if float(r["noise_scale"]) == scale]
@@ -216,6 +218,7 @@ def plot_cost_vs_qubits(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
                             color=f"C{i}", linestyle=styles[j % len(styles)],
                             label=f"{dev} L={L}")
         ax.set_xlabel("adapter qubits n")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7)
@@ -227,6 +230,8 @@ def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
                        formats: Sequence[str] = ()) -> list[Path]:
     """Estimated success probability vs ansatz layers, one line per device and qubit count
     (noise scale closest to 1), with the feasibility thresholds as dashed lines."""
+    from matplotlib.ticker import MaxNLocator
+
     from qaa_hw.analysis.feasibility import Thresholds
 
     plt = _pyplot()
@@ -246,6 +251,7 @@ def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
     ax.axhline(th.esp_feasible, color="green", linestyle=":", linewidth=1)
     ax.axhline(th.esp_marginal, color="orange", linestyle=":", linewidth=1)
     ax.set_xlabel("ansatz layers L")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("ESP")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
@@ -259,7 +265,8 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
                 recommended: Mapping[str, Any] | None, path: str | Path, *,
                 title: str = "", formats: Sequence[str] = ()) -> list[Path]:
     """Co-design view: mitigated output error vs trainable parameters, coloured by QPU
-    seconds per generated token; the Pareto front joined, the recommended point starred.
+    seconds per generated token (edge colour: verdict); Pareto-optimal points outlined and
+    labelled, the recommended point starred.
 
     Args:
         rows: assessed rows (``s_per_token`` and ``verdict`` columns,
@@ -284,24 +291,30 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
                     edgecolors=[edge.get(str(r.get("verdict")), "black") for r in rows],
                     linewidths=1.2, zorder=3)
     fig.colorbar(sc, ax=ax, label="QPU seconds per generated token")
-    if front:
-        pts = sorted((float(r["parameters"]), float(r["mitigated_abs_error"])) for r in front)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linewidth=0.8,
-                alpha=0.6, zorder=2, label="Pareto front")
+    labels: dict[tuple[float, float], list[str]] = {}
+    for r in front:
+        xy = (float(r["parameters"]), round(float(r["mitigated_abs_error"]), 4))
+        text = f"n{r['qubits']}L{r['layers']} {r['entangler']} {r['mitigation']}"
+        if text not in labels.setdefault(xy, []):
+            labels[xy].append(text)
+    if labels:
+        ax.scatter([xy[0] for xy in labels], [xy[1] for xy in labels], marker="D", s=90,
+                   facecolors="none", edgecolors="black", linewidths=1.0, zorder=4,
+                   label="Pareto-optimal")
+    for i, (xy, texts) in enumerate(sorted(labels.items())):
+        ax.annotate(", ".join(texts), xy, fontsize=6, xytext=(6, 2 + 8 * (i % 3)),
+                    textcoords="offset points", alpha=0.85)
     if recommended is not None:
         ax.scatter([recommended["parameters"]], [recommended["mitigated_abs_error"]],
-                   marker="*", s=320, color="gold", edgecolors="black", zorder=4,
+                   marker="*", s=320, color="gold", edgecolors="black", zorder=5,
                    label="recommended")
-    for r in front:
-        ax.annotate(f"n{r['qubits']}L{r['layers']} {r['entangler']} {r['mitigation']}",
-                    (float(r["parameters"]), float(r["mitigated_abs_error"])), fontsize=6,
-                    xytext=(4, 3), textcoords="offset points", alpha=0.8)
     th = Thresholds()
     top = max([float(r["mitigated_abs_error"]) for r in rows] + [0.0]) * 1.15
     ax.axhline(th.error_feasible, color="green", linestyle=":", linewidth=1)
     if top > th.error_marginal:
         ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
     ax.set_ylim(0, max(top, th.error_feasible * 1.2))
+    ax.margins(x=0.2)
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("mean |error| after mitigation")
     ax.grid(alpha=0.3)

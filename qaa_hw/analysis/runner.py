@@ -151,14 +151,18 @@ class _Progress:
 class _Recorder:
     """Writes results to the store as they arrive and counts them."""
 
-    def __init__(self, store: ResultStore, progress: _Progress) -> None:
+    def __init__(self, store: ResultStore, progress: _Progress,
+                 on_result: Callable[[PointResult], None] | None = None) -> None:
         self.store = store
         self.progress = progress
+        self.on_result = on_result
         self.ok = 0
         self.failed = 0
 
     def __call__(self, result: PointResult) -> None:
         self.store.record(result)
+        if self.on_result is not None:
+            self.on_result(result)
         if result.status == "ok":
             self.ok += 1
         else:
@@ -183,6 +187,50 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+def affinity_key(point: SweepPoint) -> tuple[Any, ...]:
+    """Settings that fix a point's compilation and noisy evaluation: points that share them
+    differ only in mitigation or shots and reuse a worker's cached compilation."""
+    return (point.device, point.noise_scale, point.qubits, point.layers, point.rotations,
+            point.entangler, point.embedding, point.embedding_fidelity, point.readout,
+            point.seed)
+
+
+class _Pending:
+    """Points waiting to run, grouped by :func:`affinity_key`, groups in sweep order.
+
+    With at most one point in flight per worker, the next point submitted after a result
+    arrives goes to the worker that just returned it; :meth:`take` therefore prefers the
+    group of that result, whose compilation the worker has cached.
+    """
+
+    def __init__(self, points: Iterable[SweepPoint]) -> None:
+        self.groups: dict[tuple[Any, ...], deque[SweepPoint]] = {}
+        for p in points:
+            self.groups.setdefault(affinity_key(p), deque()).append(p)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups)
+
+    def take(self, prefer: tuple[Any, ...] | None, busy: set[tuple[Any, ...]]) -> SweepPoint:
+        """Next point: from group ``prefer`` if it has one, else from the first group that
+        no worker is busy with, else from the first group."""
+        key = prefer if prefer in self.groups else next(
+            (k for k in self.groups if k not in busy), next(iter(self.groups)))
+        queue = self.groups[key]
+        point = queue.popleft()
+        if not queue:
+            del self.groups[key]
+        return point
+
+    def put_back(self, point: SweepPoint) -> None:
+        """Return a point taken but not started to the head of its group (and the group to
+        the front)."""
+        key = affinity_key(point)
+        queue = self.groups.pop(key, deque())
+        queue.appendleft(point)
+        self.groups = {key: queue, **self.groups}
+
+
 def _run_local(points: Sequence[SweepPoint], point_fn: PointFunction, workers: int,
                record: _Recorder, max_crashes: int) -> int:
     """Process-pool execution (see the module docstring); returns the number of crashes."""
@@ -190,21 +238,25 @@ def _run_local(points: Sequence[SweepPoint], point_fn: PointFunction, workers: i
 
     context = multiprocessing.get_context("spawn")
     warm = point_fn is evaluate_point
-    pending: deque[SweepPoint] = deque(points)
+    pending = _Pending(points)
     suspects: deque[SweepPoint] = deque()
     crashes_of: dict[str, int] = {}
     attempts_of: dict[str, int] = {}
     crashes = 0
+    suspects_mode = False
 
-    def submit(p: SweepPoint, queue: deque[SweepPoint], pool: ProcessPoolExecutor,
+    def submit(p: SweepPoint, pool: ProcessPoolExecutor,
                in_flight: dict[Future[PointResult], SweepPoint]) -> bool:
-        """Submit ``p``; on a broken pool put it back at the head of ``queue``."""
+        """Submit ``p``; on a broken pool put it back where it came from."""
         attempts_of[p.key] = attempts_of.get(p.key, 0) + 1
         try:
             fut = pool.submit(run_point, point_fn, p, True, attempts_of[p.key])
         except BrokenProcessPool:
             attempts_of[p.key] -= 1
-            queue.appendleft(p)
+            if suspects_mode:
+                suspects.appendleft(p)
+            else:
+                pending.put_back(p)
             return False
         in_flight[fut] = p
         return True
@@ -215,20 +267,26 @@ def _run_local(points: Sequence[SweepPoint], point_fn: PointFunction, workers: i
         in_flight: dict[Future[PointResult], SweepPoint] = {}
         casualties: list[SweepPoint] = []
         broken = False
+        freed: list[tuple[Any, ...]] = []  # affinity keys of the workers that just finished
 
         try:
             while not broken:
-                if suspects:  # quarantine: one suspect at a time, nothing else
+                suspects_mode = bool(suspects)
+                if suspects_mode:  # quarantine: one suspect at a time, nothing else
                     if not in_flight:
-                        broken = not submit(suspects.popleft(), suspects, pool, in_flight)
+                        broken = not submit(suspects.popleft(), pool, in_flight)
                 else:
                     while not broken and pending and len(in_flight) < workers:
-                        broken = not submit(pending.popleft(), pending, pool, in_flight)
+                        busy = {affinity_key(q) for q in in_flight.values()}
+                        point = pending.take(freed.pop(0) if freed else None, busy)
+                        broken = not submit(point, pool, in_flight)
+                freed.clear()
                 if broken or not in_flight:
                     break
                 done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
                 for fut in done:
                     p = in_flight.pop(fut)
+                    freed.append(affinity_key(p))
                     try:
                         result = fut.result()
                     except BrokenProcessPool:
@@ -319,6 +377,7 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = True,
     max_crashes: int = 2,
+    on_result: Callable[[PointResult], None] | None = None,
 ) -> SweepSummary:
     """Evaluate every unfinished point of a sweep and store the results.
 
@@ -337,6 +396,7 @@ def run_sweep(
         progress: show the progress bar on stderr.
         max_crashes: local executor: worker deaths a point may cause on its own before it
             is recorded as failed.
+        on_result: called in the parent with each result once it is stored.
 
     Returns:
         A :class:`SweepSummary`.
@@ -364,7 +424,7 @@ def run_sweep(
         skipped = len(unique) - len(todo)
         name = sweep.name if isinstance(sweep, SweepSpec) else "sweep"
         bar = _Progress(len(unique), skipped, name, progress)
-        recorder = _Recorder(store, bar)
+        recorder = _Recorder(store, bar, on_result)
         crashes = 0
         if skipped:
             logger.info("resuming: %d of %d points already in %s", skipped, len(unique),

@@ -22,7 +22,7 @@ e.g. ``mitiq.zne.execute_with_zne(m.circuit(x, theta), m.executor(0), ...)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,9 @@ from qaa_hw.mitigation.techniques import DDD, PEC, REM, ZNE, Technique, techniqu
 from qaa_hw.simulate.executors import check_shots, z_from_probabilities
 
 logger = logging.getLogger(__name__)
+
+#: Inputs whose bound circuits, folds and ideal outputs a :class:`Mitigator` keeps.
+MEMO_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,37 @@ class Mitigator:
         self.seed = int(seed)
         self.backend: Backend = make_backend(compiled, executor=executor, shots=shots, seed=seed)
         self._readout = compiled.spec.readout
-        self._ideal: dict[tuple[bytes, bytes], np.ndarray] = {}
+        self._ideal: dict[bytes, np.ndarray] = {}
+        self._circuits: dict[bytes, cirq.Circuit] = {}
+        self._folds: dict[tuple[bytes, str, float], Any] = {}
 
     # ---------------------------------------------------------------- building blocks
     def circuit(self, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
         """The bound active-qubit physical circuit of ``x`` (what Mitiq transforms)."""
-        return self.backend.bound_circuit(x, theta)
+        return self._bound(_input_key(x, theta), x, theta).copy()
+
+    def _bound(self, key: bytes, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
+        """Memoised bound circuit: estimates of one input share one object, so its frozen
+        form (the backend's cache key) and its folds are computed once."""
+        if key not in self._circuits:
+            if len(self._circuits) >= MEMO_SIZE:
+                self._circuits.clear()
+                self._folds.clear()
+            self._circuits[key] = self.backend.bound_circuit(x, theta)
+        return self._circuits[key]
+
+    def _scale_noise(self, zne: ZNE, key: bytes) -> Callable[[Any, float], Any]:
+        """``zne``'s Mitiq folding function, memoised per (input, folding, scale factor):
+        ZNE settings that differ only in the factory fold the same circuits."""
+        fold = zne.scale_method(self.seed)
+
+        def scale(circuit: Any, scale_factor: float) -> Any:
+            memo = (key, zne.folding, float(scale_factor))
+            if memo not in self._folds:
+                self._folds[memo] = fold(circuit, scale_factor)
+            return self._folds[memo]
+
+        return scale
 
     def outputs(self, distributions: np.ndarray) -> np.ndarray:
         """Readout values ``[C, m]`` of distributions ``[C, 2^n]``."""
@@ -141,9 +169,9 @@ class Mitigator:
 
     def ideal(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Noiseless outputs ``[m]`` of the same physical circuit."""
-        key = (np.asarray(x, dtype=float).tobytes(), np.asarray(theta, dtype=float).tobytes())
+        key = _input_key(x, theta)
         if key not in self._ideal:
-            if len(self._ideal) > 1024:
+            if len(self._ideal) >= MEMO_SIZE:
                 self._ideal.clear()
             self._ideal[key] = self.outputs(self.backend.ideal_distribution(x, theta)[None])[0]
         return self._ideal[key].copy()
@@ -193,7 +221,8 @@ class Mitigator:
             SimulationError: a failed extrapolation.
         """
         parts = technique_parts(technique)
-        circuit = self.circuit(x, theta)
+        key = _input_key(x, theta)
+        circuit = self._bound(key, x, theta)
         evaluate = self.evaluator(technique)
         backend = self.backend
         circuits0, shots0 = backend.circuits_run, backend.shots_run
@@ -204,7 +233,7 @@ class Mitigator:
                 circuit,
                 evaluate,
                 scale_factors=zne.scale_factors,
-                scale_noise=zne.scale_method(self.seed),
+                scale_noise=self._scale_noise(zne, key),
                 make_factory=zne.make_factory,
             )
         elif isinstance(pec, PEC):
@@ -234,6 +263,13 @@ class Mitigator:
             total_shots=total_shots,
             details=details,
         )
+
+
+def _input_key(x: np.ndarray, theta: np.ndarray) -> bytes:
+    """Memo key of an input: the bytes of ``x`` and ``theta`` as float64."""
+    xs = np.ascontiguousarray(x, dtype=float)
+    th = np.ascontiguousarray(theta, dtype=float)
+    return xs.tobytes() + b"|" + th.tobytes()
 
 
 def mitigate(

@@ -131,8 +131,8 @@ class Backend:
         if todo:
             if len(self._cache) + len(todo) > CACHE_SIZE:
                 self._cache.clear()
-            fresh = self._exact(list(todo.values()))
-            self._cache.update(zip(todo, (np.asarray(p, dtype=float) for p in fresh)))
+            fresh = [np.asarray(p, dtype=float) for p in self._exact(list(todo.values()))]
+            self._cache.update(zip(todo, fresh, strict=True))
         exact = np.stack([self._cache[key] for key in keys])
         self.circuits_run += len(circuits)
         if self.shots is None:

@@ -91,8 +91,9 @@ def test_point_that_always_kills_its_worker_is_recorded(tmp_path: Path) -> None:
     assert failure["error"].startswith("WorkerCrash: the worker process died")
 
 
-def test_sweep_killed_with_sigkill_resumes(tmp_path: Path) -> None:
-    """SIGKILL the whole sweep (parent and pool) mid-run, rerun, check keys and counts."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_interrupted_sweep_resumes(tmp_path: Path, sig: signal.Signals) -> None:
+    """Kill (or Ctrl-C) the whole sweep, parent and pool, mid-run; rerun; check the keys."""
     out = tmp_path / "out"
     script = textwrap.dedent(f"""
         import sys
@@ -120,10 +121,16 @@ def test_sweep_killed_with_sigkill_resumes(tmp_path: Path) -> None:
                     done = 0
         assert proc.poll() is None, "the sweep finished before it could be interrupted"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0
     kept, count = keys_and_count(out)
     assert 4 <= count < 20
+    assert ResultStore(out).count()["failed"] == 0  # an interruption is not a failure
     spec = parse_sweep_spec({"devices": ["ibm_torino"], "qubits": [1, 2, 3, 4],
                              "layers": [1, 2, 3, 4, 5]})
     summary = run_sweep(spec, out, workers=2, point_fn=cheap_point, progress=False)

@@ -309,9 +309,11 @@ def markdown(
         "`layered` keeps about three `[2^n, B]` states per layer. For batches beyond memory, "
         "evaluate in chunks (or under `torch.utils.checkpoint`).",
         "",
-        "Timings on this shared 2-core machine vary between runs (other jobs compete for "
-        "the cores); ratios from one run are consistent because both engines run "
-        "back-to-back.",
+        "Timings on this shared 2-core machine vary between runs: other jobs compete for "
+        "the cores (see the load average above). The engines are timed in interleaved "
+        "rounds so that a burst of load tends to hit both, but when the load is well above "
+        "the core count single rows (and the sgemm peak behind the floor column) can be "
+        "off by several times; rerun at a quieter time for clean numbers.",
         "",
     ]
     return "\n".join(lines)

@@ -158,18 +158,18 @@ class QAALinear(nn.Module):
         self.scaling = float(config.scale)
         self.backend: QAABackend = backend if backend is not None else IdealBackend()
         self.qaa_disabled = False
-        weight = base_layer.weight
         gen = torch.Generator().manual_seed(int(config.seed) + index)
         theta = config.init_scale * torch.randn(self.spec.parameter_shape, generator=gen,
                                                 dtype=torch.float64)
         self.qaa_theta = nn.Parameter(theta.to(torch.float32))
-        proj = _fixed_projection(config.width, base_layer.in_features, gen).to(weight.dtype)
+        # Adapter tensors stay float32 whatever the base model's dtype (e.g. bfloat16).
+        proj = _fixed_projection(config.width, base_layer.in_features, gen).to(torch.float32)
         if config.train_down:
             self.qaa_down = nn.Parameter(proj)
         else:
             self.register_buffer("qaa_down", proj)
         self.qaa_up = nn.Parameter(
-            torch.zeros(base_layer.out_features, self.spec.output_dim, dtype=weight.dtype)
+            torch.zeros(base_layer.out_features, self.spec.output_dim, dtype=torch.float32)
         )
         base_layer.weight.requires_grad_(False)
         if base_layer.bias is not None:

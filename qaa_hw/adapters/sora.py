@@ -79,7 +79,7 @@ class SoRALinear(nn.Module):
         self.base_layer = base_layer
         self.config = config
         self.scaling = config.alpha / config.r
-        dtype = base_layer.weight.dtype
+        dtype = torch.float32  # adapter tensors stay float32 whatever the base dtype
         gen = torch.Generator().manual_seed(int(config.seed) + index)
         bound = 1.0 / math.sqrt(base_layer.in_features)  # kaiming_uniform(a=sqrt 5), as LoRA
         down = (torch.rand(config.r, base_layer.in_features, generator=gen) * 2 - 1) * bound
@@ -98,8 +98,8 @@ class SoRALinear(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``base_layer(x) + (alpha / r) * up(gate * down(x))``."""
         result: Tensor = self.base_layer(x)
-        h = (x @ self.sora_down.T) * self.sora_gate
-        return result + (h @ self.sora_up.T) * self.scaling
+        h = (x.to(self.sora_down.dtype) @ self.sora_down.T) * self.sora_gate
+        return result + ((h @ self.sora_up.T) * self.scaling).to(result.dtype)
 
 
 def inject_sora(model: nn.Module, config: SoRAConfig) -> nn.Module:

@@ -11,7 +11,9 @@ where it stopped and never duplicates a point.
   out of memory), every point then in flight is retried *alone* in a fresh pool, so a crash
   is blamed only on the point that causes it; a point that kills its worker
   ``max_crashes`` times on its own is recorded as failed. Ctrl-C stops the workers and keeps
-  every finished point.
+  every finished point. Points that differ only in mitigation or shots go preferably to the
+  worker that just evaluated one of them (:class:`_Pending`), which has its compilation
+  cached.
 * ``executor="dask"``: the same point function on ``dask.distributed`` workers (a cluster at
   ``address``, a given ``client``, or a new ``LocalCluster`` of ``workers`` processes). Dask
   reschedules the tasks of a dead worker itself; a point that keeps killing workers ends as

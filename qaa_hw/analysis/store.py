@@ -94,7 +94,7 @@ class PointResult:
 
 def _json_value(value: Any) -> Any:
     """JSON-safe value: numpy scalars to Python, non-finite floats to None."""
-    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         value = value.item()
     if isinstance(value, float) and value != value:  # NaN
         return None

@@ -418,7 +418,8 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
 def quick_spec(devices: Sequence[str], *, name: str = "quick") -> SweepSpec:
     """The small default sweep ``qaa_hw report`` runs when no ``--sweep`` is given:
     noise scale 1 and 2, n = 2..4, L = 1..2, ring and native entanglers, exact embedding,
-    mitigation none and zne+rem, exact values, seed 0: 48 points per device."""
+    mitigation none and zne+rem, exact values, seed 0, 8 inputs (2 mitigated): 48 points per
+    device."""
     return parse_sweep_spec({
         "name": name,
         "description": "qaa_hw report's quick default sweep",
@@ -431,4 +432,6 @@ def quick_spec(devices: Sequence[str], *, name: str = "quick") -> SweepSpec:
         "mitigation": ["none", "zne+rem"],
         "shots": [None],
         "seeds": [0],
+        "inputs": 8,
+        "mitigation_inputs": 2,
     }, source="<quick default sweep>")

@@ -13,25 +13,26 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from qaa_hw.cli._common import positive_int
 from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.techniques import (
+    DDD,
     DDD_RULES,
     FACTORIES,
     FOLDINGS,
     PEC,
     PEC_REPRESENTATIONS,
+    REM,
     REM_METHODS,
     ZNE,
     Combined,
-    DDD,
-    REM,
     Technique,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TECHNIQUE_NAMES: tuple[str, ...] = ("zne", "rem", "ddd", "pec")
 MITIGATION_EXECUTORS: tuple[str, ...] = ("aer", "cirq")
@@ -48,6 +49,12 @@ def technique_list(text: str) -> list[tuple[str, ...]]:
                 f"--mitigation={text!r}: unknown technique {(unknown or [item])[0]!r}; accepted: "
                 f"{', '.join(TECHNIQUE_NAMES)}, or several joined by '+' (e.g. rem+zne)"
             )
+        if len(parts) > 1:  # structure check now, options later (techniques_from_args)
+            defaults = {"zne": ZNE(), "rem": REM(), "ddd": DDD(), "pec": PEC()}
+            try:
+                Combined(*(defaults[p] for p in parts))
+            except ConfigError as e:
+                raise argparse.ArgumentTypeError(f"--mitigation={text!r}: {e}") from None
         out.append(parts)
     return out
 
@@ -133,6 +140,8 @@ def run_mitigation_report(
         Rows ``technique, unmitigated error, mitigated error, circuits, shots`` (mean absolute
         errors over inputs and outputs; circuits and shots summed over the inputs).
     """
+    import numpy as np
+
     from qaa_hw.mitigation import Mitigator
 
     techniques = techniques_from_args(args)
@@ -156,7 +165,8 @@ def run_mitigation_report(
 
 
 def _progress(xs: np.ndarray, technique: Technique) -> Sequence[np.ndarray]:
+    import numpy as np
     from tqdm import tqdm
 
     rows = list(np.atleast_2d(xs))
-    return tqdm(rows, desc=f"mitigation {technique.name}", unit="input", leave=False)  # type: ignore[no-any-return]
+    return tqdm(rows, desc=f"mitigation {technique.name}", unit="input", leave=False)

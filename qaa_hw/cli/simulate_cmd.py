@@ -6,6 +6,7 @@ import argparse
 
 from qaa_hw.cli._common import format_table, non_negative_float, positive_int, write_json
 from qaa_hw.cli.compile_cmd import add_spec_options, spec_from_args
+from qaa_hw.cli.mitigation_options import add_mitigation_options, run_mitigation_report
 
 ENGINE_HELP = (
     "fast: our Heisenberg-picture torch engine (default); aer: Qiskit Aer density matrix; "
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the compiler, theta and the inputs (default 0)")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
+    add_mitigation_options(parser)
     parser.set_defaults(func=cmd_simulate)
 
 
@@ -80,7 +82,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"noisy evaluation time: {report.seconds:.3g} s "
           f"({args.inputs / max(report.seconds, 1e-12):.4g} inputs/s; "
           f"setup {report.setup_seconds:.3g} s)")
+    payload = report.to_dict()
+    if args.mitigation:
+        from qaa_hw.simulate.report import random_problem
+
+        xs, theta = random_problem(compiled, args.inputs, args.seed)  # the report's inputs
+        payload["mitigation"] = run_mitigation_report(args, compiled, xs, theta)
+        print("error mitigation (mean absolute error against ideal, same inputs):")
+        print(format_table(payload["mitigation"]))
     if args.json:
-        write_json(args.json, report.to_dict())
+        write_json(args.json, payload)
         print(f"JSON report written to {args.json}")
     return 0

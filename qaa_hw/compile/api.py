@@ -367,8 +367,7 @@ def compile_adapter(
     # A native entangler is only native where the network route starts the ansatz.
     use_logical = (synthesis == "logical" or not use_network
                    or (synthesis == "auto" and spec.entangler != "native"))
-    import os
-    order_limit = 120 if n <= 5 else int(os.environ.get("QAA_OL", 24 + 4 * count))
+    order_limit = 120 if n <= 5 else 24 + 4 * count
     pool: list[_Candidate] = []
     # Embedding networks profit most from a high-degree node (it hosts the largest
     # multiplexor), then from more couplings.
@@ -388,14 +387,6 @@ def compile_adapter(
                                             embedding_order=embedding_order))
     return _place_best(pool, shapes, device, placements=placements,
                        optimization_level=optimization_level)
-
-
-def _prepared(circuit: QuantumCircuit) -> QuantumCircuit:
-    import os
-
-    if os.environ.get("QAA_NO_FRAMES"):
-        return circuit
-    return rz_frames(circuit)
 
 
 def _ops(circuit: QuantumCircuit) -> list[tuple[str, tuple[int, ...]]]:
@@ -430,7 +421,7 @@ def _place_best(
         shape = shapes[cand.shape]
         first = placement_scores(device, shape, usage_profile(_ops(cand.circuit), cand.final))
         region = shape.placements[int(np.argmax(first))]
-        physical = translate(_prepared(cand.circuit), to_target(restrict(device, region)),
+        physical = translate(rz_frames(cand.circuit), to_target(restrict(device, region)),
                              optimization_level=optimization_level)
         profile = usage_profile(_ops(physical), cand.final, translated=True)
         scores = placement_scores(device, shape, profile)
@@ -442,7 +433,7 @@ def _place_best(
     for _, ci, placement in scored[:placements]:
         cand = pool[ci]
         sub = restrict(device, placement)
-        physical = translate(_prepared(cand.circuit), to_target(sub),
+        physical = translate(rz_frames(cand.circuit), to_target(sub),
                              optimization_level=optimization_level)
         value = esp(physical, sub, cand.final)
         if best_result is None or value > best_result[0]:

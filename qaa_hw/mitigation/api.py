@@ -49,9 +49,10 @@ logger = logging.getLogger(__name__)
 MEMO_SIZE = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MitigatedEstimate:
-    """One mitigated estimate of an adapter's outputs for one input.
+    """One mitigated estimate of an adapter's outputs for one input (compare ``to_dict()``s:
+    the arrays make field-wise ``==`` ambiguous).
 
     Attributes:
         technique: the technique's settings (``technique.to_dict()``).

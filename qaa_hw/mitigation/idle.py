@@ -11,7 +11,8 @@ Mitiq inserts are read back with their layer and placed into the real circuit:
   google_weber. The circuit is scheduled ASAP with the device durations
   (:func:`qaa_hw.mitigation.lowering.schedule`); an instruction busies every tick it overlaps,
   so a free tick lies entirely inside an idle interval and a pulse placed there (tagged
-  :class:`~qaa_hw.mitigation.lowering.NotBefore` its tick's start) never delays the circuit.
+  :class:`~qaa_hw.mitigation.lowering.NotBefore` its tick's start) never delays the circuit;
+  a last partial tick before the end of the circuit is not offered.
 * **Cirq** (:func:`moment_grid`): a layer is a moment, which is how Cirq's noise model sees
   time (every moment relaxes every qubit for the moment's longest gate).
 

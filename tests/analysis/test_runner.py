@@ -170,3 +170,22 @@ def test_dask_matches_local(tmp_path: Path) -> None:
                 assert b[column] == pytest.approx(value, rel=1e-9, abs=1e-12), column
             else:
                 assert b[column] == value, column
+
+
+def test_pending_prefers_the_freed_workers_group() -> None:
+    from qaa_hw.analysis.runner import _Pending, affinity_key
+
+    spec = parse_sweep_spec({"devices": ["ibm_torino"], "qubits": [1, 2],
+                             "mitigation": ["none", "zne", "rem"]})
+    pending = _Pending(spec.points())
+    first = pending.take(None, set())
+    second = pending.take(None, {affinity_key(first)})  # initial fill: another group
+    assert affinity_key(second) != affinity_key(first)
+    third = pending.take(affinity_key(first), {affinity_key(second)})  # first's worker freed
+    assert affinity_key(third) == affinity_key(first) and third.mitigation == "zne"
+    pending.put_back(third)
+    assert pending.take(None, set()) == third
+    remaining = []
+    while pending:
+        remaining.append(pending.take(None, set()))
+    assert len(remaining) == 3

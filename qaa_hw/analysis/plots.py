@@ -107,7 +107,7 @@ def plot_coupling_map(
     ax.axis("off")
     fig.tight_layout()
     for p in [out, *(_check_path(out.with_suffix(f)) for f in formats if f != out.suffix)]:
-        fig.savefig(p, dpi=120, metadata={"Date": None} if p.suffix == ".svg" else None)
+        _savefig(fig, p, dpi=120)
     plt.close(fig)
     return out
 
@@ -122,6 +122,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _savefig(fig: Any, path: Path, *, dpi: int) -> None:
+    """Save reproducibly: no date in SVG/PDF metadata, fixed SVG element ids."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "qaa_hw"}):
+        fig.savefig(path, dpi=dpi,
+                    metadata={"Date": None} if path.suffix in (".svg", ".pdf") else None)
+
+
 def _save(fig: Any, path: str | Path, formats: Sequence[str]) -> list[Path]:
     """Save ``fig`` to ``path`` and to the same stem with each extra suffix in ``formats``."""
     plt = _pyplot()
@@ -133,7 +142,7 @@ def _save(fig: Any, path: str | Path, formats: Sequence[str]) -> list[Path]:
             written.append(extra)
     fig.tight_layout()
     for p in written:
-        fig.savefig(p, dpi=100, metadata={"Date": None} if p.suffix == ".svg" else None)
+        _savefig(fig, p, dpi=100)
     plt.close(fig)
     return written
 

@@ -333,6 +333,8 @@ def _run_dask(points: Sequence[SweepPoint], point_fn: PointFunction, workers: in
         ) from e
     own_cluster = None
     own_client = None
+    if not logger.isEnabledFor(logging.INFO):  # distributed logs every start/stop at INFO
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     if client is None:
         if address:
             try:

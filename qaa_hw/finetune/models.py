@@ -137,9 +137,9 @@ def load_model(name: str, *, seed: int = 0, dtype: str = "float32") -> tuple[Any
     """``(model, tokenizer)`` for ``smollm2-135m``, ``tiny`` or a local model folder.
 
     The model is in ``dtype`` (``"float32"`` or ``"bfloat16"``: about 3x faster matmuls on
-    CPUs with AVX512-BF16; adapters keep float32 parameters either way), in eval mode (no dropout), with every parameter still trainable
-    (adapters freeze what they do not train). The tokenizer pads on the right and has a
-    pad token.
+    CPUs with AVX512-BF16; adapters keep float32 parameters either way), in eval mode (no
+    dropout), with every parameter still trainable (adapters freeze what they do not train).
+    The tokenizer pads on the right and has a pad token.
 
     Raises:
         ConfigError: unknown name, missing package or unreadable folder.

@@ -121,3 +121,24 @@ def test_double_injection_is_refused() -> None:
     inject_qaa(model, QAAConfig())
     with pytest.raises(ConfigError, match="already has QAA layers"):
         inject_qaa(model, QAAConfig())
+
+
+def test_bfloat16_base_model_keeps_float32_adapters() -> None:
+    model, tok = tiny_model(seed=2)
+    model = model.to(torch.bfloat16)
+    batch = _batch(tok)
+    with torch.no_grad():
+        before = model(**batch).logits.clone()
+    inject_qaa(model, QAAConfig())
+    with torch.no_grad():
+        assert torch.equal(model(**batch).logits, before)
+    assert {p.dtype for n, p in model.named_parameters() if p.requires_grad} == {torch.float32}
+    model(**batch, labels=batch["input_ids"]).loss.backward()
+    assert all(p.grad is not None for _, p in model.named_parameters() if p.requires_grad)
+
+
+def test_load_model_rejects_unknown_dtype() -> None:
+    from qaa_hw.finetune.models import load_model
+
+    with pytest.raises(ConfigError, match="dtype='float16' is not valid"):
+        load_model("tiny", dtype="float16")

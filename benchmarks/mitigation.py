@@ -22,7 +22,7 @@ Techniques (Mitiq 1.1.0 does all the work; see ``qaa_hw/mitigation``):
 * PEC: 100 circuits sampled from global depolarising representations of every gate (on the
   first ``PEC_INPUTS`` inputs of each row only: Mitiq's sampling costs 2.5-7 s per estimate).
 
-Run: ``.venv/bin/python benchmarks/mitigation.py --write-docs`` (about 10 minutes on 2 cores;
+Run: ``.venv/bin/python benchmarks/mitigation.py --write-docs`` (about 12 minutes on 2 idle cores;
 ``--quick`` for a smoke run on 6 inputs). ``--write-docs`` replaces the "Error mitigation"
 section of ``docs/benchmarks.md`` and writes ``docs/img/mitigation.png``.
 """
@@ -56,7 +56,7 @@ LAYERS = (1, 2, 4)
 SHOT_ROWS = (("ibm_brisbane", 2), ("google_weber", 2))
 SHOTS = 8192
 SCALE_FACTORS = (1.0, 2.0, 3.0)
-INPUTS, PEC_INPUTS = 50, 10
+INPUTS, PEC_INPUTS = 50, 8
 QUICK_INPUTS, QUICK_PEC_INPUTS = 6, 2
 
 
@@ -196,7 +196,7 @@ def overhead_table(rows: list[Row]) -> str:
          "wall s / estimate"], body)
 
 
-def plot(rows: list[Row], path: Path) -> None:
+def plot(rows: list[Row], path: Path, pec_inputs: int) -> None:
     """Grouped bars: median |dZ| per technique (log scale), one group per row."""
     import matplotlib
 
@@ -205,19 +205,20 @@ def plot(rows: list[Row], path: Path) -> None:
 
     names = list(rows[0].errors)
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(13, 4.8))
-    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(13, 5))
+    palette = plt.get_cmap("tab10").colors
+    colours = ["0.25", *(palette[i] for i in (1, 2, 3, 4, 5, 6, 9, 8, 0))]
     for j, name in enumerate(names):
         values = [row.median(name) for row in rows]
+        label = f"{name} ({pec_inputs} inputs)" if name == "PEC" else name
         ax.bar(np.arange(len(rows)) + (j - (len(names) - 1) / 2) * width, values, width,
-               label=name, color="0.35" if name == "unmitigated" else colours(j % 10))
+               label=label, color=colours[j % len(colours)])
     ax.set_xticks(np.arange(len(rows)))
-    ax.set_xticklabels([row.label.replace(" shots", "\nshots").replace(", ", "\n")
-                        for row in rows], fontsize=8)
+    ax.set_xticklabels([row.label.replace(", ", "\n") for row in rows], fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("median |<Z> - ideal|")
-    ax.set_title("Error mitigation of 4-qubit QAA adapters (Aer, timed device noise)")
-    ax.legend(ncol=5, fontsize=8, loc="upper left")
+    ax.legend(ncol=5, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.set_title("Error mitigation of 4-qubit QAA adapters (Aer, timed device noise)", pad=48)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_docs:
         command = "python benchmarks/mitigation.py --write-docs" + (" --quick" if args.quick
                                                                     else "")
-        plot(exact + sampled, PLOT)
+        plot(exact + sampled, PLOT, pec_inputs)
         replace_docs_section(
             HEADING, docs_section(exact, sampled, command, inputs, pec_inputs, minutes)
         )

@@ -22,7 +22,7 @@ Techniques (Mitiq 1.1.0 does all the work; see ``qaa_hw/mitigation``):
 * PEC: 100 circuits sampled from global depolarising representations of every gate (on the
   first ``PEC_INPUTS`` inputs of each row only: Mitiq's sampling costs 2.5-7 s per estimate).
 
-Run: ``.venv/bin/python benchmarks/mitigation.py --write-docs`` (about 12 minutes on 2 idle cores;
+Run: ``.venv/bin/python benchmarks/mitigation.py --write-docs`` (about 8 minutes on 2 idle cores;
 ``--quick`` for a smoke run on 6 inputs). ``--write-docs`` replaces the "Error mitigation"
 section of ``docs/benchmarks.md`` and writes ``docs/img/mitigation.png``.
 """

@@ -245,6 +245,7 @@ def _network_candidates(
     default_order = plan_embedding(spec).order
     out = []
     for routed, resolved, label in _ansatz_routings(spec, shape, seeds):
+        start = {lab: q for q, lab in enumerate(routed.initial)}  # label -> logical qubit
         parts: list[tuple[QuantumCircuit, EmbeddingAngles, int, str]] = []
         for cnots, var_wire, ops in embeddings[:keep]:
             net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
@@ -256,7 +257,6 @@ def _network_candidates(
             # Variable k of the routed tree ends on label tree.final[default_order[k]]; the
             # plan whose variable k is the logical qubit the ansatz starts there is the same
             # circuit (the tree's gates only depend on the variables).
-            start = {lab: q for q, lab in enumerate(routed.initial)}
             order = tuple(start[tree.final[default_order[k]]] for k in range(n))
             parts.append((tree.circuit, plan_embedding(spec, order=order), tree.swaps,
                           f"routed embedding tree ({cost} CNOTs, order {list(order)})"))

@@ -79,10 +79,11 @@ class CompiledAdapter:
             basis, without measurements; free parameters are the embedding angles
             and the trainable angles of the logical circuit.
         initial_layout: ``initial_layout[i]`` is the physical qubit of logical qubit i
-            at the start. For a routed embedding network (``embedding`` is a
-            :class:`~qaa_hw.circuits.network.NetworkEmbedding`) logical qubits only exist
-            once the embedding has run: this is then where the embedding leaves qubit i,
-            i.e. where the ansatz starts.
+            at the start. When the embedding was synthesised for the region (the
+            ``network`` route: a :class:`~qaa_hw.circuits.network.NetworkEmbedding` or a
+            routed embedding tree, see ``method``) logical qubits only exist once the
+            embedding has run: this is then where the embedding leaves qubit i, i.e. where
+            the ansatz starts.
         final_layout: physical qubit holding logical qubit i at the end (after SWAPs);
             readout measures these.
         metrics: see :class:`CompileMetrics`.

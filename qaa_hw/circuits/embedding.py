@@ -32,7 +32,7 @@ Parameter order: ``alpha`` lists the angles of the root, then of each multiplexo
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +72,18 @@ def walsh_hadamard(values: np.ndarray) -> np.ndarray:
         a = np.stack((a[..., 0, :] + a[..., 1, :], a[..., 0, :] - a[..., 1, :]), axis=-2)
         h *= 2
     return a.reshape(*lead, size)
+
+
+def angles_via_fit(
+    fit: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], x: np.ndarray
+) -> np.ndarray:
+    """Angles from a batch ``fit`` for one vector (1-D) or a batch (2-D)."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 1:
+        return fit(arr[None, :])[0][0]
+    if arr.ndim != 2:
+        raise ConfigError(f"x must be 1-D or 2-D, got shape {arr.shape}")
+    return fit(arr)[0]
 
 
 @dataclass(frozen=True)
@@ -198,12 +210,7 @@ class EmbeddingPlan:
     # ------------------------------------------------------------------- angles
     def angles(self, x: np.ndarray) -> np.ndarray:
         """Embedding angles for one vector (1-D, length <= 2^n) or a batch (2-D)."""
-        arr = np.asarray(x, dtype=float)
-        if arr.ndim == 1:
-            return self.fit(arr[None, :])[0][0]
-        if arr.ndim != 2:
-            raise ConfigError(f"x must be 1-D or 2-D, got shape {arr.shape}")
-        return self.fit(arr)[0]
+        return angles_via_fit(self.fit, x)
 
     def fit(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Angles and achieved state fidelities for a batch ``x`` of shape ``(B, <=2^n)``.

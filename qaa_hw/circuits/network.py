@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
-from qaa_hw.circuits.embedding import EmbeddingPlan, Multiplexor, normalise
+from qaa_hw.circuits.embedding import EmbeddingPlan, Multiplexor, angles_via_fit, normalise
 from qaa_hw.errors import ConfigError
 
 #: One network operation: ``("cx", control_wire, target_wire)`` or ``("ry", k, wire)``
@@ -152,12 +152,7 @@ class NetworkEmbedding:
 
     def angles(self, x: np.ndarray) -> np.ndarray:
         """Embedding angles for one vector (1-D) or a batch (2-D)."""
-        arr = np.asarray(x, dtype=float)
-        if arr.ndim == 1:
-            return self.fit(arr[None, :])[0][0]
-        if arr.ndim != 2:
-            raise ConfigError(f"x must be 1-D or 2-D, got shape {arr.shape}")
-        return self.fit(arr)[0]
+        return angles_via_fit(self.fit, x)
 
     # ------------------------------------------------------------------ circuit
     def append_to(self, qc: QuantumCircuit, alpha: Sequence, wires: Sequence[int] | None = None

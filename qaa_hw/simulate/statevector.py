@@ -8,8 +8,12 @@ L2-normalised and amplitude-embedded; each layer applies ``RY`` (then ``RZ`` for
 every qubit and then the CNOTs of :func:`~qaa_hw.circuits.spec.entangler_pairs`; the readout
 is ``<Z_q>`` for every qubit or the ``2^n`` basis probabilities.
 
-Two exact strategies, chosen per call by :func:`choose_method` (or forced with ``method=``):
+Three exact strategies, chosen per call by :func:`choose_method` (or forced with ``method=``):
 
+* ``"fused"`` (CPU, needs Numba; the default there): every gate as a 2x2 rotation on
+  amplitude pairs, applied in compiled loops to blocks of rows held in the CPU cache, with a
+  backward that undoes the gates instead of storing activations
+  (:mod:`qaa_hw.simulate.fused`). The least arithmetic and memory traffic of the three.
 * ``"dense"``: build ``U(theta)`` (Kronecker products of the 2x2 rotations, the ``RZ`` layer
   as a diagonal phase, CNOT layers as row gathers, ``L - 1`` small matmuls) and evaluate the
   whole batch with one matmul ``X @ U[:, :d]^T``. For ``ry`` circuits ``U`` is real
@@ -34,9 +38,9 @@ unnormalised state is propagated and the readout is divided by ``||x||^2``).
 of ``U|0...0>`` and the gradient with respect to ``x`` is that of the function at ``e_0``
 (finite; no NaN anywhere).
 
-**Memory:** autograd keeps ``O(B * 2^n)`` activations (a few ``[B, 2^n]`` tensors; one set
-per layer for ``"layered"``); for very large batches, evaluate in chunks or under
-``torch.utils.checkpoint``.
+**Memory:** ``"fused"`` keeps only the inputs (``O(B d)``); the torch strategies keep
+``O(B * 2^n)`` activations (a few ``[B, 2^n]`` tensors; one set per layer for ``"layered"``);
+for very large batches with those, evaluate in chunks or under ``torch.utils.checkpoint``.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from torch import Tensor, nn
 
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import SimulationError
+from qaa_hw.simulate.fused import fused_available, simulate_fused
 from qaa_hw.simulate.torch_dense import DenseQAA
 from qaa_hw.simulate.torch_ops import (
     CircuitPlan,
@@ -64,8 +69,8 @@ from qaa_hw.simulate.torch_ops import (
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["auto", "dense", "layered"]
-METHODS: tuple[str, ...] = ("auto", "dense", "layered")
+Method = Literal["auto", "dense", "layered", "fused"]
+METHODS: tuple[str, ...] = ("auto", "dense", "layered", "fused")
 
 __all__ = [
     "METHODS",
@@ -115,10 +120,16 @@ def _uses_complex(spec: QAASpec) -> bool:
     return spec.rotations == "ry_rz" and spec.num_layers > 1
 
 
-def choose_method(spec: QAASpec, batch: int, width: int) -> Literal["dense", "layered"]:
-    """The faster exact strategy for one call, from a cost model fitted on a 2-core CPU.
+def choose_method(
+    spec: QAASpec, batch: int, width: int, device: torch.device | str = "cpu"
+) -> Literal["dense", "layered", "fused"]:
+    """The faster exact strategy for one call.
 
-    Costs in seconds at ``_PEAK_FLOPS`` (complex products count 4 real ones):
+    On the CPU with Numba installed, ``fused`` (:mod:`qaa_hw.simulate.fused`): it does the
+    fewest operations and keeps each block of rows in cache, and was the fastest on every
+    configuration of ``benchmarks/simulators.py``. Otherwise the cheaper of ``dense`` and
+    ``layered`` under a cost model fitted on a 2-core CPU; costs in seconds at
+    ``_PEAK_FLOPS`` (complex products count 4 real ones):
 
     * ``dense``: ``6 B d 2^n`` (one matmul forward, two backward; doubled for complex
       circuits) plus ``6 (L-1) 8^n`` to build ``U`` (for n > 6) and a fixed overhead;
@@ -130,10 +141,13 @@ def choose_method(spec: QAASpec, batch: int, width: int) -> Literal["dense", "la
         spec: the circuit specification.
         batch: B, rows evaluated together.
         width: d, the input length.
+        device: where the rows live.
 
     Returns:
-        ``"dense"`` or ``"layered"``.
+        ``"fused"``, ``"dense"`` or ``"layered"``.
     """
+    if torch.device(device).type == "cpu" and fused_available():
+        return "fused"
     n, num_layers, dim = spec.num_qubits, spec.num_layers, spec.dim
     is_complex = _uses_complex(spec)
     parts = 2.0 if is_complex else 1.0
@@ -267,8 +281,8 @@ def simulate_qaa(
         theta: ``spec.parameter_shape`` angles; cast to ``x.dtype``.
         pairs: explicit CNOT ``(control, target)`` pairs overriding the spec's entangler
             (required for ``entangler='native'`` specs without ``native_pairs``).
-        method: ``"dense"``, ``"layered"`` or ``"auto"`` (:func:`choose_method`). All give
-            the same result up to rounding.
+        method: ``"fused"`` (CPU, needs Numba), ``"dense"``, ``"layered"`` or ``"auto"``
+            (:func:`choose_method`). All give the same result up to rounding.
 
     Returns:
         ``[..., n]`` Z expectations or ``[..., 2^n]`` probabilities (``spec.readout``), in
@@ -284,8 +298,19 @@ def simulate_qaa(
     rows = x.reshape(-1, x.shape[-1])
     theta = theta.to(dtype=x.dtype)
     plan = circuit_plan(spec.num_qubits, resolve_pairs(spec, pairs), str(x.device))
-    chosen = choose_method(spec, rows.shape[0], rows.shape[1]) if method == "auto" else method
-    if chosen == "dense":
+    if method == "auto":
+        chosen = choose_method(spec, rows.shape[0], rows.shape[1], rows.device)
+    else:
+        chosen = method
+    if chosen == "fused":
+        if rows.device.type != "cpu" or not fused_available():
+            raise SimulationError(
+                f"method='fused' needs CPU tensors and Numba (x is on {rows.device}; "
+                f"numba installed: {fused_available()}); use method='dense' or 'layered'"
+            )
+        z_readout = spec.readout == "z"
+        out = simulate_fused(rows, theta, plan, with_rz=_uses_complex(spec), z_readout=z_readout)
+    elif chosen == "dense":
         out = _simulate_dense(spec, rows, theta, plan)
     else:
         out = _simulate_layered(spec, rows, theta, plan)

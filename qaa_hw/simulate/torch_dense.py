@@ -200,6 +200,7 @@ class DenseQAA(torch.autograd.Function):
         ctx.with_rz = with_rz
         ctx.z_readout = z_readout
         ctx.theta_dtype = theta.dtype
+        ctx.theta_shape = tuple(theta.shape)
         return out
 
     @staticmethod
@@ -231,7 +232,9 @@ class DenseQAA(torch.autograd.Function):
                 re, im = grad_np[:, :dim].T, grad_np[:, dim:].T
                 grad_u = re + 1j * im if ctx.with_rz else grad_np.T
                 grad_theta_np = unitary_numpy_backward(grad_u, ctx.cache, ctx.plan)
-                grad_theta = torch.from_numpy(grad_theta_np)
+                # A one-layer ry_rz circuit runs real: its (unused) RZ angles get zeros.
+                pad = ctx.theta_shape[-1] - grad_theta_np.shape[-1]
+                grad_theta = torch.from_numpy(np.pad(grad_theta_np, ((0, 0), (0, 0), (0, pad))))
             else:
                 leaf, w_graph = ctx.cache
                 # retain: the outer graph may be walked again (e.g. retain_graph=True)

@@ -20,7 +20,7 @@ from qaa_hw.simulate.statevector import (
     simulate_qaa,
 )
 
-METHODS = ("dense", "layered")
+METHODS = ("fused", "dense", "layered")
 
 
 def _qiskit_circuit(
@@ -124,6 +124,27 @@ def test_larger_register_and_batch_dims(method: str) -> None:
     assert out.shape == (2, 3, 7)
     ref = _qiskit_readout(spec, x.reshape(6, 100).numpy(), theta.numpy(), entangler_pairs(spec))
     np.testing.assert_allclose(out.reshape(6, 7).numpy(), ref, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+def test_fused_many_blocks_float32_matches_float64_reference(rot: str) -> None:
+    # 75 rows: several blocks of rows and a ragged last one; n = 9 exercises the odd qubit.
+    spec = QAASpec(num_qubits=9, num_layers=3, rotations=rot)  # type: ignore[arg-type]
+    x64, theta64 = _random_case(spec, 75, 300, seed=11)
+    x64[5] = 0.0
+    ref_x, ref_t = x64.clone().requires_grad_(True), theta64.clone().requires_grad_(True)
+    ref = simulate_qaa(spec, ref_x, ref_t, method="dense")
+    weights = torch.randn(ref.shape, generator=torch.Generator().manual_seed(0), dtype=ref.dtype)
+    (ref * weights).sum().backward()
+    x32, theta32 = x64.float().requires_grad_(True), theta64.float().requires_grad_(True)
+    out = simulate_qaa(spec, x32, theta32, method="fused")
+    (out * weights.float()).sum().backward()
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=2e-5)
+    assert x32.grad is not None and theta32.grad is not None
+    assert ref_x.grad is not None and ref_t.grad is not None
+    np.testing.assert_allclose(x32.grad.numpy(), ref_x.grad.numpy(), atol=1e-4)
+    np.testing.assert_allclose(theta32.grad.numpy(), ref_t.grad.numpy(), atol=1e-3, rtol=1e-4)
 
 
 def test_unitary_matches_qiskit_operator() -> None:
@@ -238,9 +259,17 @@ def test_module_wrapper_seeded_and_trainable() -> None:
     torch.testing.assert_close(a.unitary(), qaa_unitary(spec, a.theta))
 
 
-def test_choose_method_prefers_layered_for_large_registers() -> None:
-    assert choose_method(QAASpec(num_qubits=4), 4096, 16) == "dense"
-    assert choose_method(QAASpec(num_qubits=10), 4096, 1024) == "layered"
+def test_choose_method_fused_on_cpu_else_the_cost_model() -> None:
+    assert choose_method(QAASpec(num_qubits=4), 4096, 16) == "fused"
+    assert choose_method(QAASpec(num_qubits=4), 4096, 16, "meta") == "dense"
+    assert choose_method(QAASpec(num_qubits=10), 4096, 1024, "meta") == "layered"
+
+
+def test_fused_refuses_non_cpu_tensors() -> None:
+    spec = QAASpec(num_qubits=2)
+    x = torch.ones(2, 4, device="meta")
+    with pytest.raises(SimulationError, match="method='fused' needs CPU tensors"):
+        simulate_qaa(spec, x, torch.zeros(spec.parameter_shape, device="meta"), method="fused")
 
 
 def test_errors_name_the_argument() -> None:

@@ -1,0 +1,341 @@
+"""Numba kernels of the ``fused`` training strategy: one cache-resident pass per block of rows.
+
+Each parallel task takes ``G`` rows of the batch, embeds them (zero-padding and
+normalisation) into a ``[2^n, G]`` basis-major block that stays in the CPU cache, and applies
+the circuit with the ``G`` rows as the contiguous SIMD axis:
+
+* the ``RY`` layer two qubits at a time (four amplitudes held in registers per pass, which
+  halves the loads and stores of one qubit at a time);
+* the ``RZ`` layer as one diagonal phase ``exp(-i/2 sum_q phi_q z_q(k))`` per basis state;
+* the CNOT layer as a row gather between two block buffers;
+
+then accumulates the readout. Nothing of size ``B * 2^n`` is written to memory.
+
+The backward recomputes the forward of the block, then walks the circuit in reverse with the
+adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both ``psi`` and ``lam``
+(gates are unitary, so the state before a gate is ``G^dagger psi``; no per-gate state is
+stored) and its angle gradient is read off the amplitudes after the gate::
+
+    dL/dtheta_q = sum over pairs (lam_1 psi_0 - lam_0 psi_1) / 2     (RY; Re and Im parts)
+    dL/dphi_q   = sum_k z_q(k) Im(conj(lam_k) psi_k) / 2              (RZ)
+
+from ``dRY/dtheta = J RY / 2`` with ``J = [[0, -1], [1, 0]]`` and ``dRZ/dphi = -i Z RZ / 2``.
+
+Conventions (:mod:`qaa_hw.circuits.spec`): qubit ``q`` is bit ``q`` of the basis index;
+``RY(t) = [[cos t/2, -sin t/2], [sin t/2, cos t/2]]``, ``RZ(p) = diag(e^{-ip/2}, e^{ip/2})``,
+``RZ`` after ``RY`` on each qubit; after a CNOT layer amplitude ``j`` is the old amplitude
+``src[j]``. Layers ``< rz_layers`` apply their ``RZ`` (the caller never applies the last
+layer's: it cannot change a readout).
+
+Only :mod:`qaa_hw.simulate.fused` calls these; it validates shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_JIT = {"cache": True, "fastmath": True, "nogil": True, "boundscheck": False}
+
+
+@njit(**_JIT)
+def _embed(x, row0, rows, re, inv_norm):
+    """Normalised, zero-padded rows ``x[row0:row0+rows]`` into ``re`` (``[D, G]``)."""
+    re[:] = 0.0
+    width = x.shape[1]
+    for g in range(re.shape[1]):
+        total = 0.0
+        if g < rows:
+            for k in range(width):
+                v = np.float64(x[row0 + g, k])
+                total += v * v
+        if total == 0.0:  # an all-zero row (or block padding) is embedded as |0...0>
+            re[0, g] = 1.0
+            inv_norm[g] = 1.0
+        else:
+            scale = 1.0 / np.sqrt(total)
+            inv_norm[g] = scale
+            for k in range(width):
+                re[k, g] = x[row0 + g, k] * scale
+
+
+@njit(**_JIT)
+def _ry(buf, q, c, s):
+    """``RY`` on qubit ``q`` (``c, s`` = cos, sin of half the angle)."""
+    dim, width = buf.shape
+    step = 1 << q
+    for base in range(0, dim, 2 * step):
+        for k in range(base, base + step):
+            j = k + step
+            for g in range(width):
+                a0, a1 = buf[k, g], buf[j, g]
+                buf[k, g] = c * a0 - s * a1
+                buf[j, g] = s * a0 + c * a1
+
+
+@njit(**_JIT)
+def _ry_pair(buf, q, c0, s0, c1, s1):
+    """``RY`` on qubit ``q`` (``c0, s0``), then on qubit ``q + 1`` (``c1, s1``)."""
+    dim, width = buf.shape
+    lo = 1 << q
+    hi = lo << 1
+    for base in range(0, dim, 4 * lo):
+        for k in range(base, base + lo):
+            k1, k2 = k + lo, k + hi
+            k3 = k2 + lo
+            for g in range(width):
+                a0, a1, a2, a3 = buf[k, g], buf[k1, g], buf[k2, g], buf[k3, g]
+                b0, b1 = c0 * a0 - s0 * a1, s0 * a0 + c0 * a1
+                b2, b3 = c0 * a2 - s0 * a3, s0 * a2 + c0 * a3
+                buf[k, g] = c1 * b0 - s1 * b2
+                buf[k2, g] = s1 * b0 + c1 * b2
+                buf[k1, g] = c1 * b1 - s1 * b3
+                buf[k3, g] = s1 * b1 + c1 * b3
+
+
+@njit(**_JIT)
+def _ry_layer(buf, cy, sy, layer):
+    n = cy.shape[1]
+    for q in range(0, n - 1, 2):
+        _ry_pair(buf, q, cy[layer, q], sy[layer, q], cy[layer, q + 1], sy[layer, q + 1])
+    if n % 2 == 1:
+        _ry(buf, n - 1, cy[layer, n - 1], sy[layer, n - 1])
+
+
+@njit(**_JIT)
+def _phase(re, im, pc, ps, layer, sign):
+    """Multiply basis state ``k`` by ``pc[layer, k] + i sign ps[layer, k]``."""
+    for k in range(re.shape[0]):
+        c, s = pc[layer, k], sign * ps[layer, k]
+        for g in range(re.shape[1]):
+            a, b = re[k, g], im[k, g]
+            re[k, g] = c * a - s * b
+            im[k, g] = s * a + c * b
+
+
+@njit(**_JIT)
+def _gather(dst, src_block, index):
+    """``dst[j] = src_block[index[j]]`` row by row."""
+    for j in range(dst.shape[0]):
+        r = index[j]
+        for g in range(dst.shape[1]):
+            dst[j, g] = src_block[r, g]
+
+
+@njit(**_JIT)
+def _forward_block(re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im):
+    """Every layer on the block; returns ``(re, im, tmp_re, tmp_im)`` after buffer swaps."""
+    for layer in range(cy.shape[0]):
+        _ry_layer(re, cy, sy, layer)
+        if use_im:
+            _ry_layer(im, cy, sy, layer)
+        if layer < rz_layers:
+            _phase(re, im, pc, ps, layer, 1.0)
+        _gather(tmp_re, re, src)
+        re, tmp_re = tmp_re, re
+        if use_im:
+            _gather(tmp_im, im, src)
+            im, tmp_im = tmp_im, im
+    return re, im, tmp_re, tmp_im
+
+
+@njit(**_JIT)
+def _probabilities(re, im, use_im, prob):
+    for k in range(re.shape[0]):
+        for g in range(re.shape[1]):
+            p = re[k, g] * re[k, g]
+            if use_im:
+                p += im[k, g] * im[k, g]
+            prob[k, g] = p
+
+
+@njit(parallel=True, **_JIT)
+def forward(x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out):
+    """Readout of every row of ``x`` (``[B, d]``) into ``out`` (``[B, n]`` or ``[B, 2^n]``)."""
+    batch = x.shape[0]
+    dim, n = zsign.shape
+    blocks = (batch + group - 1) // group
+    for blk in prange(blocks):
+        row0 = blk * group
+        rows = min(group, batch - row0)
+        re = np.empty((dim, group), x.dtype)
+        im = np.zeros((dim, group), x.dtype)
+        tmp_re = np.empty((dim, group), x.dtype)
+        tmp_im = np.empty((dim, group), x.dtype)
+        inv_norm = np.empty(group, np.float64)
+        _embed(x, row0, rows, re, inv_norm)
+        re, im, tmp_re, tmp_im = _forward_block(
+            re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im
+        )
+        _probabilities(re, im, use_im, tmp_re)
+        if z_mode:
+            acc = np.zeros((n, group), x.dtype)
+            for k in range(dim):
+                for i in range(n):
+                    z = zsign[k, i]
+                    for g in range(group):
+                        acc[i, g] += z * tmp_re[k, g]
+            for g in range(rows):
+                for i in range(n):
+                    out[row0 + g, i] = acc[i, g]
+        else:
+            for g in range(rows):
+                for k in range(dim):
+                    out[row0 + g, k] = tmp_re[k, g]
+
+
+@njit(**_JIT)
+def _ry_grad_pairs(buf, lam, q, step, rows):
+    """``sum (lam_1 psi_0 - lam_0 psi_1)`` over the pairs of qubit ``q`` (or ``q + 1`` too).
+
+    With ``step == 2`` the pass reads four amplitudes at a time and returns the sums of
+    qubits ``q`` and ``q + 1``; with ``step == 1`` only qubit ``q`` (second value 0).
+    """
+    dim = buf.shape[0]
+    lo = 1 << q
+    zero = buf[0, 0] * 0
+    sum0 = 0.0
+    sum1 = 0.0
+    if step == 1:
+        for base in range(0, dim, 2 * lo):
+            for k in range(base, base + lo):
+                j = k + lo
+                part = zero
+                for g in range(rows):
+                    part += lam[j, g] * buf[k, g] - lam[k, g] * buf[j, g]
+                sum0 += part
+        return sum0, sum1
+    hi = lo << 1
+    for base in range(0, dim, 4 * lo):
+        for k in range(base, base + lo):
+            k1, k2 = k + lo, k + hi
+            k3 = k2 + lo
+            part0 = zero
+            part1 = zero
+            for g in range(rows):
+                a0, a1, a2, a3 = buf[k, g], buf[k1, g], buf[k2, g], buf[k3, g]
+                l0, l1, l2, l3 = lam[k, g], lam[k1, g], lam[k2, g], lam[k3, g]
+                part0 += l1 * a0 - l0 * a1 + l3 * a2 - l2 * a3
+                part1 += l2 * a0 - l0 * a2 + l3 * a1 - l1 * a3
+            sum0 += part0
+            sum1 += part1
+    return sum0, sum1
+
+
+@njit(**_JIT)
+def _ry_layer_grads(buf, lam, rows, grad):
+    """Add ``dL/dtheta_q`` of one ``RY`` layer into ``grad[q]`` (``psi``, ``lam`` after it).
+
+    The layer's rotations commute, so every gradient can be read after the whole layer:
+    ``dL/dtheta_q = <lam, J_q psi> / 2``.
+    """
+    n = grad.shape[0]
+    for q in range(0, n, 2):
+        step = 2 if q + 1 < n else 1
+        g0, g1 = _ry_grad_pairs(buf, lam, q, step, rows)
+        grad[q] += 0.5 * g0
+        if step == 2:
+            grad[q + 1] += 0.5 * g1
+
+
+@njit(parallel=True, **_JIT)
+def backward(
+    x,
+    grad_out,
+    cy,
+    sy,
+    pc,
+    ps,
+    rz_layers,
+    src,
+    inv,
+    zsign,
+    z_mode,
+    use_im,
+    group,
+    grad_x,
+    grad_parts,
+):
+    """Gradients: ``grad_x`` (``[B, d]``) and per-block angle gradients ``grad_parts``.
+
+    ``grad_parts[blk, layer, q, 0]`` is the ``RY`` and ``[..., 1]`` the ``RZ`` gradient of
+    the rows of block ``blk``; the caller sums over blocks.
+    """
+    batch, width = x.shape
+    dim, n = zsign.shape
+    nsy = -sy
+    blocks = (batch + group - 1) // group
+    for blk in prange(blocks):
+        row0 = blk * group
+        rows = min(group, batch - row0)
+        re = np.empty((dim, group), x.dtype)
+        im = np.zeros((dim, group), x.dtype)
+        tmp_re = np.empty((dim, group), x.dtype)
+        tmp_im = np.empty((dim, group), x.dtype)
+        lre = np.zeros((dim, group), x.dtype)
+        lim = np.zeros((dim, group), x.dtype)
+        inv_norm = np.empty(group, np.float64)
+        _embed(x, row0, rows, re, inv_norm)
+        re, im, tmp_re, tmp_im = _forward_block(
+            re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im
+        )
+        # lam = 2 psi w with w_k = sum_i g_i z_ki (Z readout) or g_k (probabilities).
+        go = np.zeros((zsign.shape[1] if z_mode else dim, group), x.dtype)
+        for g in range(rows):
+            for i in range(go.shape[0]):
+                go[i, g] = 2.0 * grad_out[row0 + g, i]
+        for k in range(dim):
+            if z_mode:
+                w = tmp_re[k]
+                w[:] = 0.0
+                for i in range(n):
+                    z = zsign[k, i]
+                    for g in range(group):
+                        w[g] += z * go[i, g]
+            else:
+                w = go[k]
+            for g in range(group):
+                lre[k, g] = w[g] * re[k, g]
+            if use_im:
+                for g in range(group):
+                    lim[k, g] = w[g] * im[k, g]
+        grad = grad_parts[blk]
+        t = np.empty(dim, np.float64)
+        for layer in range(cy.shape[0] - 1, -1, -1):
+            _gather(tmp_re, re, inv)
+            re, tmp_re = tmp_re, re
+            _gather(tmp_re, lre, inv)
+            lre, tmp_re = tmp_re, lre
+            if use_im:
+                _gather(tmp_im, im, inv)
+                im, tmp_im = tmp_im, im
+                _gather(tmp_im, lim, inv)
+                lim, tmp_im = tmp_im, lim
+            if layer < rz_layers:
+                for k in range(dim):
+                    part = re[0, 0] * 0
+                    for g in range(rows):
+                        part += lre[k, g] * im[k, g] - lim[k, g] * re[k, g]
+                    t[k] = part
+                for q in range(n):
+                    total = 0.0
+                    for k in range(dim):
+                        total += zsign[k, q] * t[k]
+                    grad[layer, q, 1] = 0.5 * total
+                _phase(re, im, pc, ps, layer, -1.0)
+                _phase(lre, lim, pc, ps, layer, -1.0)
+            # RY(-theta) on every qubit undoes the layer (its rotations commute).
+            _ry_layer_grads(re, lre, rows, grad[layer, :, 0])
+            _ry_layer(re, cy, nsy, layer)
+            _ry_layer(lre, cy, nsy, layer)
+            if use_im:
+                _ry_layer_grads(im, lim, rows, grad[layer, :, 0])
+                _ry_layer(im, cy, nsy, layer)
+                _ry_layer(lim, cy, nsy, layer)
+        # Back through the normalisation: (lam - (lam . u) u) / ||x||, real part, first d.
+        for g in range(rows):
+            dot = 0.0
+            for k in range(width):
+                dot += np.float64(lre[k, g]) * re[k, g]
+            for k in range(width):
+                grad_x[row0 + g, k] = (lre[k, g] - dot * re[k, g]) * inv_norm[g]

@@ -15,14 +15,13 @@ Used for CPU tensors whenever Numba is importable (``method="auto"``); ``dense``
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from qaa_hw.simulate.numba_support import sync_numba_threads
 from qaa_hw.simulate.torch_ops import CircuitPlan
 
 #: Bytes of one ``[2^n, G]`` block buffer; a block's six buffers then fit the L2 cache.
@@ -35,22 +34,10 @@ def block_rows(num_qubits: int, itemsize: int) -> int:
     return int(min(64, max(8, 1 << max(0, fit.bit_length() - 1))))
 
 
-@functools.cache
-def fused_available() -> bool:
-    """Whether Numba is installed (the ``fused`` strategy needs it)."""
-    return importlib.util.find_spec("numba") is not None
-
-
 def _kernels() -> Any:
     from qaa_hw.simulate import fused_kernels
 
     return fused_kernels
-
-
-def _set_threads() -> None:
-    import numba
-
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 def _angles(
@@ -84,7 +71,7 @@ class FusedQAA(torch.autograd.Function):
         ctx: Any, x: Tensor, theta: Tensor, plan: CircuitPlan, with_rz: bool, z_readout: bool
     ) -> Tensor:
         kernels = _kernels()
-        _set_threads()
+        sync_numba_threads()
         x_c = x.detach().contiguous()
         x_np = x_c.numpy()
         src, inv, _ = plan.constant("numpy", torch.float64)
@@ -105,7 +92,7 @@ class FusedQAA(torch.autograd.Function):
         (x_c,) = ctx.saved_tensors
         angles, rz_layers, src, inv, zsign, z_readout, with_rz, group = ctx.setup
         kernels = _kernels()
-        _set_threads()
+        sync_numba_threads()
         x_np = x_c.numpy()
         grad_np = grad.detach().to(x_c.dtype).contiguous().numpy()
         batch = x_np.shape[0]

@@ -66,6 +66,8 @@ import torch
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate import kernels as K
+from qaa_hw.simulate.numba_support import numba_available
+from qaa_hw.simulate.pauli_program import PauliProgram, build_pauli_program, run_blocks
 from qaa_hw.simulate.program import Block, GateOp, Program, build_program, compile_steps
 
 logger = logging.getLogger(__name__)
@@ -176,8 +178,9 @@ def run_steps(
             for pos, rot in block.post:
                 data = K.apply_rotation(data, order, block.qubits[pos], rot.angle(values))
             continue
-        data, order = K.apply_matrix(data, order, block.qubits, block.matrix(values),
-                                     adjoint=adjoint)
+        data, order = K.apply_matrix(
+            data, order, block.qubits, block.matrix(values), adjoint=adjoint
+        )
     return data, order
 
 
@@ -203,6 +206,9 @@ class _Base:
         self.program: Program = build_program(compiled, noisy=noisy)
         self._angles = angles if angles is not None else default_embedding_angles(compiled)
         self._chunk = max(1, CHUNK_ELEMENTS >> (2 * self.program.num_qubits))
+        #: Use the compiled kernels for value-only simulations (False: always torch).
+        self.compiled_kernels = True
+        self._programs: dict[int, tuple[tuple[Block, ...], PauliProgram]] = {}
 
     def _values(self, xs: torch.Tensor, theta: torch.Tensor = _EMPTY) -> Values:
         p = self.program.num_alpha
@@ -219,20 +225,40 @@ class _Base:
     def _pauli_states(
         self, xs: torch.Tensor, steps: tuple[Block, ...], theta: torch.Tensor = _EMPTY
     ) -> torch.Tensor:
-        """Canonical Pauli vectors ``[B, 4, ..., 4]`` after ``steps`` from ``|0...0>``."""
+        """Canonical Pauli vectors ``[B, 4, ..., 4]`` after ``steps`` from ``|0...0>``.
+
+        Runs the compiled sparse kernels (:mod:`qaa_hw.simulate.pauli_program`) when Numba is
+        installed and no gradient with respect to ``theta`` is needed, else torch.
+        """
         k = self.program.num_qubits
+        compiled = self.compiled_kernels and numba_available()
+        if compiled and theta.requires_grad and torch.is_grad_enabled():
+            compiled = False
         out = []
         for start in range(0, xs.shape[0], self._chunk):
             chunk = xs[start : start + self._chunk]
+            values = self._values(chunk, theta)
+            if compiled:
+                vec = run_blocks(self._pauli_program(steps), values, chunk.shape[0])
+                out.append(vec.reshape((chunk.shape[0],) + (4,) * k))
+                continue
             data, order = K.zero_pauli_state(chunk.shape[0], k)
-            data, order = run_steps(data, order, steps, self._values(chunk, theta))
+            data, order = run_steps(data, order, steps, values)
             out.append(K.canonical(data, order))
         return torch.cat(out)
 
+    def _pauli_program(self, steps: tuple[Block, ...]) -> PauliProgram:
+        """The flat kernel program of ``steps``, built once per steps tuple."""
+        key = id(steps)
+        if key not in self._programs:
+            self._programs[key] = (steps, build_pauli_program(steps, self.program.num_qubits))
+        return self._programs[key][1]
+
     def _ideal_prep(self, xs: torch.Tensor) -> torch.Tensor:
         """Ideal prepared state vectors ``[B, 2^k]``."""
-        return run_statevector(self.program.prep, self._values(xs), xs.shape[0],
-                               self.program.num_qubits)
+        return run_statevector(
+            self.program.prep, self._values(xs), xs.shape[0], self.program.num_qubits
+        )
 
 
 class DensityMatrixEngine(_Base):
@@ -478,8 +504,9 @@ def sample_outcomes(
     counts = torch.zeros(batch, size, dtype=torch.float64)
     rows = max(1, (1 << 24) // shots)
     for start in range(0, batch, rows):
-        idx = torch.multinomial(p[start : start + rows], shots, replacement=True,
-                                generator=generator)
+        idx = torch.multinomial(
+            p[start : start + rows], shots, replacement=True, generator=generator
+        )
         counts[start : start + rows].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
     return counts / shots
 

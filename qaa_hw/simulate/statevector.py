@@ -55,7 +55,8 @@ from torch import Tensor, nn
 
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import SimulationError
-from qaa_hw.simulate.fused import fused_available, simulate_fused
+from qaa_hw.simulate.fused import simulate_fused
+from qaa_hw.simulate.numba_support import numba_available
 from qaa_hw.simulate.torch_dense import DenseQAA
 from qaa_hw.simulate.torch_ops import (
     CircuitPlan,
@@ -146,7 +147,7 @@ def choose_method(
     Returns:
         ``"fused"``, ``"dense"`` or ``"layered"``.
     """
-    if torch.device(device).type == "cpu" and fused_available():
+    if torch.device(device).type == "cpu" and numba_available():
         return "fused"
     n, num_layers, dim = spec.num_qubits, spec.num_layers, spec.dim
     is_complex = _uses_complex(spec)
@@ -303,10 +304,10 @@ def simulate_qaa(
     else:
         chosen = method
     if chosen == "fused":
-        if rows.device.type != "cpu" or not fused_available():
+        if rows.device.type != "cpu" or not numba_available():
             raise SimulationError(
                 f"method='fused' needs CPU tensors and Numba (x is on {rows.device}; "
-                f"numba installed: {fused_available()}); use method='dense' or 'layered'"
+                f"numba installed: {numba_available()}); use method='dense' or 'layered'"
             )
         z_readout = spec.readout == "z"
         out = simulate_fused(rows, theta, plan, with_rz=_uses_complex(spec), z_readout=z_readout)

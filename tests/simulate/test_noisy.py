@@ -57,10 +57,12 @@ def test_program_uses_only_active_qubits(adapter4):
     assert program.noisy
 
 
-def test_fast_exact_matches_aer(adapter):
+@pytest.mark.parametrize("compiled_kernels", [True, False])
+def test_fast_exact_matches_aer(adapter, compiled_kernels):
     x, theta = random_inputs(adapter.spec, 6, seed=0)
     reference = AerExecutor(adapter).run_batch(x, theta)
     engine = FastNoisyEngine(adapter, prep_noise="exact")
+    engine.compiled_kernels = compiled_kernels
     z = engine.expectations(x, theta).numpy()
     probs = engine.probabilities(x, theta).numpy()
     assert np.abs(z - reference.expectations).max() < TOL
@@ -104,6 +106,24 @@ def test_probs_readout_matches_aer():
         assert np.allclose(out.sum(1), 1.0)
         if mode == "exact":
             assert np.abs(out - reference.probabilities).max() < TOL
+
+
+def test_compiled_kernels_equal_the_torch_path_on_many_inputs():
+    # 37 inputs: several blocks of inputs and a ragged last one; whole circuit with theta.
+    adapter = compiled_adapter(QAASpec(num_qubits=5, num_layers=1), brisbane(), BRISBANE_PATH)
+    x, theta = random_inputs(adapter.spec, 37, seed=4)
+    compiled = DensityMatrixEngine(adapter)
+    reference = DensityMatrixEngine(adapter)
+    reference.compiled_kernels = False
+    np.testing.assert_allclose(
+        compiled.probabilities(x, theta).numpy(),
+        reference.probabilities(x, theta).numpy(),
+        atol=1e-12,
+    )
+    # a gradient in theta is still available (the torch path runs then)
+    th = torch.as_tensor(theta, dtype=torch.float64).requires_grad_(True)
+    compiled.expectations(x[:2], th).sum().backward()
+    assert th.grad is not None and torch.isfinite(th.grad).all()
 
 
 def test_effective_prep_noise_is_close_and_better_than_none(adapter4, aer4):

@@ -223,12 +223,20 @@ class _Base:
         return {"alpha": alpha, "theta": theta}
 
     def _pauli_states(
-        self, xs: torch.Tensor, steps: tuple[Block, ...], theta: torch.Tensor = _EMPTY
+        self,
+        xs: torch.Tensor,
+        steps: tuple[Block, ...],
+        theta: torch.Tensor = _EMPTY,
+        *,
+        reduce: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Canonical Pauli vectors ``[B, 4, ..., 4]`` after ``steps`` from ``|0...0>``.
 
-        Runs the compiled sparse kernels (:mod:`qaa_hw.simulate.pauli_program`) when Numba is
-        installed and no gradient with respect to ``theta`` is needed, else torch.
+        Inputs run in chunks of at most :data:`CHUNK_ELEMENTS` numbers; ``reduce`` (e.g. a
+        contraction with observables) is applied to each chunk's vectors before they are
+        concatenated, so the ``[B, 4^k]`` vectors never exist at once. Runs the compiled
+        sparse kernels (:mod:`qaa_hw.simulate.pauli_program`) when Numba is installed and no
+        gradient with respect to ``theta`` is needed, else torch.
         """
         k = self.program.num_qubits
         compiled = self.compiled_kernels and numba_available()
@@ -240,12 +248,13 @@ class _Base:
             values = self._values(chunk, theta)
             if compiled:
                 vec = run_blocks(self._pauli_program(steps), values, chunk.shape[0])
-                out.append(vec.reshape((chunk.shape[0],) + (4,) * k))
-                continue
-            data, order = K.zero_pauli_state(chunk.shape[0], k)
-            data, order = run_steps(data, order, steps, values)
-            out.append(K.canonical(data, order))
-        return torch.cat(out)
+                vec = vec.reshape((chunk.shape[0],) + (4,) * k)
+            else:
+                data, order = K.zero_pauli_state(chunk.shape[0], k)
+                data, order = run_steps(data, order, steps, values)
+                vec = K.canonical(data, order)
+            out.append(vec if reduce is None else reduce(vec))
+        return out[0] if len(out) == 1 else torch.cat(out)
 
     def _pauli_program(self, steps: tuple[Block, ...]) -> PauliProgram:
         """The flat kernel program of ``steps``, built once per steps tuple."""
@@ -404,8 +413,9 @@ class FastNoisyEngine(_Base):
         flat = obs.reshape(obs.shape[0], -1)
         mode = self.prep_noise if self.program.noisy else "none"
         if mode == "exact":
-            vec = self._pauli_states(xs, self._prep_steps)
-            return vec.reshape(vec.shape[0], -1) @ flat.T
+            return self._pauli_states(
+                xs, self._prep_steps, reduce=lambda vec: vec.reshape(vec.shape[0], -1) @ flat.T
+            )
         if mode == "effective" and self.effective is not None:
             eff = self.effective
             const = flat @ eff.offset.reshape(-1)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import torch
 
 from qaa_hw.devices.model import DeviceModel, InstructionProperties, Qargs, QubitProperties
 
@@ -45,3 +48,16 @@ def line3_device() -> DeviceModel:
         qubit_labels=("a", "b", "c"),
         coordinates=((0.0, 0.0), (1.0, 0.0), (2.0, 0.0)),
     )
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for the test, restored afterwards.
+
+    The tiny models' small matmuls only wait for a second core on a shared 2-core host;
+    the adapter and fine-tuning suites use this for every test (their conftest files).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

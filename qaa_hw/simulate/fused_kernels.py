@@ -140,6 +140,21 @@ def _forward_block(re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_i
 
 
 @njit(**_JIT)
+def _simulate_block(x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im):
+    """Embed rows ``row0 : row0 + rows`` and run the circuit; buffers and ``1 / ||x||``."""
+    re = np.empty((dim, group), x.dtype)
+    im = np.zeros((dim, group), x.dtype)
+    tmp_re = np.empty((dim, group), x.dtype)
+    tmp_im = np.empty((dim, group), x.dtype)
+    inv_norm = np.empty(group, np.float64)
+    _embed(x, row0, rows, re, inv_norm)
+    re, im, tmp_re, tmp_im = _forward_block(
+        re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im
+    )
+    return re, im, tmp_re, tmp_im, inv_norm
+
+
+@njit(**_JIT)
 def _probabilities(re, im, use_im, prob):
     for k in range(re.shape[0]):
         for g in range(re.shape[1]):
@@ -158,14 +173,8 @@ def forward(x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out
     for blk in prange(blocks):
         row0 = blk * group
         rows = min(group, batch - row0)
-        re = np.empty((dim, group), x.dtype)
-        im = np.zeros((dim, group), x.dtype)
-        tmp_re = np.empty((dim, group), x.dtype)
-        tmp_im = np.empty((dim, group), x.dtype)
-        inv_norm = np.empty(group, np.float64)
-        _embed(x, row0, rows, re, inv_norm)
-        re, im, tmp_re, tmp_im = _forward_block(
-            re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im
+        re, im, tmp_re, _, _ = _simulate_block(
+            x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
         )
         _probabilities(re, im, use_im, tmp_re)
         if z_mode:
@@ -268,17 +277,11 @@ def backward(
     for blk in prange(blocks):
         row0 = blk * group
         rows = min(group, batch - row0)
-        re = np.empty((dim, group), x.dtype)
-        im = np.zeros((dim, group), x.dtype)
-        tmp_re = np.empty((dim, group), x.dtype)
-        tmp_im = np.empty((dim, group), x.dtype)
+        re, im, tmp_re, tmp_im, inv_norm = _simulate_block(
+            x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
+        )
         lre = np.zeros((dim, group), x.dtype)
         lim = np.zeros((dim, group), x.dtype)
-        inv_norm = np.empty(group, np.float64)
-        _embed(x, row0, rows, re, inv_norm)
-        re, im, tmp_re, tmp_im = _forward_block(
-            re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_im
-        )
         # lam = 2 psi w with w_k = sum_i g_i z_ki (Z readout) or g_k (probabilities).
         go = np.zeros((zsign.shape[1] if z_mode else dim, group), x.dtype)
         for g in range(rows):

@@ -28,6 +28,20 @@ from qaa_hw.simulate.torch_ops import CircuitPlan
 _BLOCK_BYTES = 1 << 17
 
 
+#: Amplitude updates per call (rows x 2^n x gates) below which one thread is faster: waking
+#: the thread pool costs more than the work.
+_PARALLEL_WORK = 1 << 17
+#: Largest final-state copy the forward keeps for the backward (bytes); above it the
+#: backward recomputes the state (memory O(B d) instead of O(B 2^n)).
+_KEEP_BYTES = 1 << 28
+
+
+def _use_threads(batch: int, group: int, num_qubits: int, num_layers: int) -> bool:
+    """Whether to run the blocks on the thread pool (more than one block, enough work)."""
+    work = batch * (1 << num_qubits) * num_qubits * num_layers
+    return torch.get_num_threads() > 1 and batch > group and work >= _PARALLEL_WORK
+
+
 def block_rows(num_qubits: int, itemsize: int) -> int:
     """Rows per block ``G``: a power of two in 8..64, smaller for larger registers."""
     fit = _BLOCK_BYTES // ((1 << num_qubits) * itemsize)
@@ -81,16 +95,27 @@ class FusedQAA(torch.autograd.Function):
         width = plan.num_qubits if z_readout else zsign.shape[0]
         out = np.empty((x_np.shape[0], width), dtype=x_np.dtype)
         group = block_rows(plan.num_qubits, x_np.itemsize)
-        kernels.forward(x_np, *angles, rz_layers, src, zsign, z_readout, with_rz, group, out)
+        blocks = -(-x_np.shape[0] // group)
+        parts = 2 if with_rz else 1
+        kept = blocks * group * zsign.shape[0] * x_np.itemsize * parts
+        keep_shape = (blocks, zsign.shape[0], group)
+        if not any(ctx.needs_input_grad[:2]) or kept > _KEEP_BYTES:
+            keep_shape = (0, 0, 0)
+        keep = np.empty(keep_shape, dtype=x_np.dtype)
+        keep_im = np.empty(keep_shape if with_rz else (0, 0, 0), dtype=x_np.dtype)
+        parallel = _use_threads(x_np.shape[0], group, plan.num_qubits, theta.shape[0])
+        (kernels.forward if parallel else kernels.forward_serial)(
+            x_np, *angles, rz_layers, src, zsign, z_readout, with_rz, group, out, keep, keep_im
+        )
         ctx.save_for_backward(x_c)
-        ctx.setup = (angles, rz_layers, src, inv, zsign, z_readout, with_rz, group)
+        ctx.setup = (angles, rz_layers, src, inv, zsign, z_readout, with_rz, group, keep, keep_im)
         ctx.theta_meta = (theta.shape, theta.dtype, theta.device)
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
         (x_c,) = ctx.saved_tensors
-        angles, rz_layers, src, inv, zsign, z_readout, with_rz, group = ctx.setup
+        angles, rz_layers, src, inv, zsign, z_readout, with_rz, group, keep, keep_im = ctx.setup
         kernels = _kernels()
         sync_numba_threads()
         x_np = x_c.numpy()
@@ -100,7 +125,8 @@ class FusedQAA(torch.autograd.Function):
         shape, dtype, device = ctx.theta_meta
         grad_x = np.empty_like(x_np)
         parts = np.zeros((blocks, shape[0], shape[1], 2), dtype=np.float64)
-        kernels.backward(
+        parallel = _use_threads(batch, group, shape[1], shape[0])
+        (kernels.backward if parallel else kernels.backward_serial)(
             x_np,
             grad_np,
             *angles,
@@ -113,6 +139,8 @@ class FusedQAA(torch.autograd.Function):
             group,
             grad_x,
             parts,
+            keep,
+            keep_im,
         )
         grad_theta = torch.from_numpy(parts.sum(axis=0)[..., : shape[2]].copy())
         grad_theta = grad_theta.to(dtype=dtype, device=device)

@@ -39,24 +39,35 @@ _JIT = {"cache": True, "fastmath": True, "nogil": True, "boundscheck": False}
 
 
 @njit(**_JIT)
-def _embed(x, row0, rows, re, inv_norm):
-    """Normalised, zero-padded rows ``x[row0:row0+rows]`` into ``re`` (``[D, G]``)."""
-    re[:] = 0.0
+def _row_scales(x, row0, rows, inv_norm):
+    """``1 / ||x_row||`` of rows ``row0 : row0 + rows`` (1 for all-zero rows and padding)."""
     width = x.shape[1]
-    for g in range(re.shape[1]):
+    for g in range(inv_norm.shape[0]):
         total = 0.0
         if g < rows:
             for k in range(width):
                 v = np.float64(x[row0 + g, k])
                 total += v * v
-        if total == 0.0:  # an all-zero row (or block padding) is embedded as |0...0>
+        inv_norm[g] = 1.0 / np.sqrt(total) if total > 0.0 else 1.0
+
+
+@njit(**_JIT)
+def _embed(x, row0, rows, re, inv_norm):
+    """Normalised, zero-padded rows ``x[row0:row0+rows]`` into ``re`` (``[D, G]``).
+
+    An all-zero row (and block padding) is embedded as ``|0...0>``.
+    """
+    re[:] = 0.0
+    _row_scales(x, row0, rows, inv_norm)
+    for g in range(re.shape[1]):
+        zero = True
+        if g < rows:
+            for k in range(x.shape[1]):
+                v = x[row0 + g, k]
+                re[k, g] = v * inv_norm[g]
+                zero = zero and v == 0.0
+        if zero:
             re[0, g] = 1.0
-            inv_norm[g] = 1.0
-        else:
-            scale = 1.0 / np.sqrt(total)
-            inv_norm[g] = scale
-            for k in range(width):
-                re[k, g] = x[row0 + g, k] * scale
 
 
 @njit(**_JIT)
@@ -164,33 +175,89 @@ def _probabilities(re, im, use_im, prob):
             prob[k, g] = p
 
 
-@njit(parallel=True, **_JIT)
-def forward(x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out):
-    """Readout of every row of ``x`` (``[B, d]``) into ``out`` (``[B, n]`` or ``[B, 2^n]``)."""
+@njit(**_JIT)
+def _forward_rows(
+    blk, x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im
+):
+    """Readout of the rows of block ``blk`` into ``out``; the final state into ``keep[blk]``.
+
+    ``keep`` (and ``keep_im`` for complex circuits) are ``[blocks, D, G]``, or empty when the
+    backward will recompute the state instead.
+    """
     batch = x.shape[0]
     dim, n = zsign.shape
-    blocks = (batch + group - 1) // group
-    for blk in prange(blocks):
-        row0 = blk * group
-        rows = min(group, batch - row0)
-        re, im, tmp_re, _, _ = _simulate_block(
-            x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
-        )
-        _probabilities(re, im, use_im, tmp_re)
-        if z_mode:
-            acc = np.zeros((n, group), x.dtype)
+    row0 = blk * group
+    rows = min(group, batch - row0)
+    re, im, tmp_re, _, _ = _simulate_block(
+        x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
+    )
+    if keep.shape[0] > 0:
+        keep[blk] = re
+        if use_im:
+            keep_im[blk] = im
+    _probabilities(re, im, use_im, tmp_re)
+    if z_mode:
+        acc = np.zeros((n, group), x.dtype)
+        for k in range(dim):
+            for i in range(n):
+                z = zsign[k, i]
+                for g in range(group):
+                    acc[i, g] += z * tmp_re[k, g]
+        for g in range(rows):
+            for i in range(n):
+                out[row0 + g, i] = acc[i, g]
+    else:
+        for g in range(rows):
             for k in range(dim):
-                for i in range(n):
-                    z = zsign[k, i]
-                    for g in range(group):
-                        acc[i, g] += z * tmp_re[k, g]
-            for g in range(rows):
-                for i in range(n):
-                    out[row0 + g, i] = acc[i, g]
-        else:
-            for g in range(rows):
-                for k in range(dim):
-                    out[row0 + g, k] = tmp_re[k, g]
+                out[row0 + g, k] = tmp_re[k, g]
+
+
+@njit(parallel=True, **_JIT)
+def forward(x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im):
+    """Readout of every row of ``x`` (``[B, d]``) into ``out`` (``[B, n]`` or ``[B, 2^n]``)."""
+    for blk in prange((x.shape[0] + group - 1) // group):
+        _forward_rows(
+            blk,
+            x,
+            cy,
+            sy,
+            pc,
+            ps,
+            rz_layers,
+            src,
+            zsign,
+            z_mode,
+            use_im,
+            group,
+            out,
+            keep,
+            keep_im,
+        )
+
+
+@njit(**_JIT)
+def forward_serial(
+    x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im
+):
+    """:func:`forward` on the calling thread (small batches: no thread-pool wake-up)."""
+    for blk in range((x.shape[0] + group - 1) // group):
+        _forward_rows(
+            blk,
+            x,
+            cy,
+            sy,
+            pc,
+            ps,
+            rz_layers,
+            src,
+            zsign,
+            z_mode,
+            use_im,
+            group,
+            out,
+            keep,
+            keep_im,
+        )
 
 
 @njit(**_JIT)
@@ -247,6 +314,112 @@ def _ry_layer_grads(buf, lam, rows, grad):
             grad[q + 1] += 0.5 * g1
 
 
+@njit(**_JIT)
+def _backward_rows(
+    blk,
+    x,
+    grad_out,
+    cy,
+    sy,
+    nsy,
+    pc,
+    ps,
+    rz_layers,
+    src,
+    inv,
+    zsign,
+    z_mode,
+    use_im,
+    group,
+    grad_x,
+    grad_parts,
+    keep,
+    keep_im,
+):
+    """Gradients of the rows of block ``blk`` (see :func:`backward`).
+
+    Starts from the final state kept by the forward (``keep``), or recomputes it when
+    ``keep`` is empty.
+    """
+    batch, width = x.shape
+    dim, n = zsign.shape
+    row0 = blk * group
+    rows = min(group, batch - row0)
+    if keep.shape[0] > 0:  # the forward kept the final state: copy it (backward may rerun)
+        re = keep[blk].copy()
+        im = keep_im[blk].copy() if use_im else np.zeros((dim, group), x.dtype)
+        tmp_re = np.empty((dim, group), x.dtype)
+        tmp_im = np.empty((dim, group), x.dtype)
+        inv_norm = np.empty(group, np.float64)
+        _row_scales(x, row0, rows, inv_norm)
+    else:
+        re, im, tmp_re, tmp_im, inv_norm = _simulate_block(
+            x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
+        )
+    lre = np.zeros((dim, group), x.dtype)
+    lim = np.zeros((dim, group), x.dtype)
+    # lam = 2 psi w with w_k = sum_i g_i z_ki (Z readout) or g_k (probabilities).
+    go = np.zeros((zsign.shape[1] if z_mode else dim, group), x.dtype)
+    for g in range(rows):
+        for i in range(go.shape[0]):
+            go[i, g] = 2.0 * grad_out[row0 + g, i]
+    for k in range(dim):
+        if z_mode:
+            w = tmp_re[k]
+            w[:] = 0.0
+            for i in range(n):
+                z = zsign[k, i]
+                for g in range(group):
+                    w[g] += z * go[i, g]
+        else:
+            w = go[k]
+        for g in range(group):
+            lre[k, g] = w[g] * re[k, g]
+        if use_im:
+            for g in range(group):
+                lim[k, g] = w[g] * im[k, g]
+    grad = grad_parts[blk]
+    t = np.empty(dim, np.float64)
+    for layer in range(cy.shape[0] - 1, -1, -1):
+        _gather(tmp_re, re, inv)
+        re, tmp_re = tmp_re, re
+        _gather(tmp_re, lre, inv)
+        lre, tmp_re = tmp_re, lre
+        if use_im:
+            _gather(tmp_im, im, inv)
+            im, tmp_im = tmp_im, im
+            _gather(tmp_im, lim, inv)
+            lim, tmp_im = tmp_im, lim
+        if layer < rz_layers:
+            for k in range(dim):
+                part = re[0, 0] * 0
+                for g in range(rows):
+                    part += lre[k, g] * im[k, g] - lim[k, g] * re[k, g]
+                t[k] = part
+            for q in range(n):
+                total = 0.0
+                for k in range(dim):
+                    total += zsign[k, q] * t[k]
+                grad[layer, q, 1] = 0.5 * total
+            _phase(re, im, pc, ps, layer, -1.0)
+            _phase(lre, lim, pc, ps, layer, -1.0)
+        # RY(-theta) on every qubit undoes the layer (its rotations commute).
+        _ry_layer_grads(re, lre, rows, grad[layer, :, 0])
+        _ry_layer(re, cy, nsy, layer)
+        _ry_layer(lre, cy, nsy, layer)
+        if use_im:
+            _ry_layer_grads(im, lim, rows, grad[layer, :, 0])
+            _ry_layer(im, cy, nsy, layer)
+            _ry_layer(lim, cy, nsy, layer)
+    # Back through the normalisation: (lam - (lam . u) u) / ||x||, real part, first d.
+    for g in range(rows):
+        dot = 0.0
+        for k in range(width):
+            dot += np.float64(lre[k, g]) * re[k, g]
+        for k in range(width):
+            grad_x[row0 + g, k] = (lre[k, g] - dot * re[k, g]) * inv_norm[g]
+
+
 @njit(parallel=True, **_JIT)
 def backward(
     x,
@@ -264,81 +437,80 @@ def backward(
     group,
     grad_x,
     grad_parts,
+    keep,
+    keep_im,
 ):
     """Gradients: ``grad_x`` (``[B, d]``) and per-block angle gradients ``grad_parts``.
 
     ``grad_parts[blk, layer, q, 0]`` is the ``RY`` and ``[..., 1]`` the ``RZ`` gradient of
     the rows of block ``blk``; the caller sums over blocks.
     """
-    batch, width = x.shape
-    dim, n = zsign.shape
     nsy = -sy
-    blocks = (batch + group - 1) // group
-    for blk in prange(blocks):
-        row0 = blk * group
-        rows = min(group, batch - row0)
-        re, im, tmp_re, tmp_im, inv_norm = _simulate_block(
-            x, row0, rows, dim, group, cy, sy, pc, ps, rz_layers, src, use_im
+    for blk in prange((x.shape[0] + group - 1) // group):
+        _backward_rows(
+            blk,
+            x,
+            grad_out,
+            cy,
+            sy,
+            nsy,
+            pc,
+            ps,
+            rz_layers,
+            src,
+            inv,
+            zsign,
+            z_mode,
+            use_im,
+            group,
+            grad_x,
+            grad_parts,
+            keep,
+            keep_im,
         )
-        lre = np.zeros((dim, group), x.dtype)
-        lim = np.zeros((dim, group), x.dtype)
-        # lam = 2 psi w with w_k = sum_i g_i z_ki (Z readout) or g_k (probabilities).
-        go = np.zeros((zsign.shape[1] if z_mode else dim, group), x.dtype)
-        for g in range(rows):
-            for i in range(go.shape[0]):
-                go[i, g] = 2.0 * grad_out[row0 + g, i]
-        for k in range(dim):
-            if z_mode:
-                w = tmp_re[k]
-                w[:] = 0.0
-                for i in range(n):
-                    z = zsign[k, i]
-                    for g in range(group):
-                        w[g] += z * go[i, g]
-            else:
-                w = go[k]
-            for g in range(group):
-                lre[k, g] = w[g] * re[k, g]
-            if use_im:
-                for g in range(group):
-                    lim[k, g] = w[g] * im[k, g]
-        grad = grad_parts[blk]
-        t = np.empty(dim, np.float64)
-        for layer in range(cy.shape[0] - 1, -1, -1):
-            _gather(tmp_re, re, inv)
-            re, tmp_re = tmp_re, re
-            _gather(tmp_re, lre, inv)
-            lre, tmp_re = tmp_re, lre
-            if use_im:
-                _gather(tmp_im, im, inv)
-                im, tmp_im = tmp_im, im
-                _gather(tmp_im, lim, inv)
-                lim, tmp_im = tmp_im, lim
-            if layer < rz_layers:
-                for k in range(dim):
-                    part = re[0, 0] * 0
-                    for g in range(rows):
-                        part += lre[k, g] * im[k, g] - lim[k, g] * re[k, g]
-                    t[k] = part
-                for q in range(n):
-                    total = 0.0
-                    for k in range(dim):
-                        total += zsign[k, q] * t[k]
-                    grad[layer, q, 1] = 0.5 * total
-                _phase(re, im, pc, ps, layer, -1.0)
-                _phase(lre, lim, pc, ps, layer, -1.0)
-            # RY(-theta) on every qubit undoes the layer (its rotations commute).
-            _ry_layer_grads(re, lre, rows, grad[layer, :, 0])
-            _ry_layer(re, cy, nsy, layer)
-            _ry_layer(lre, cy, nsy, layer)
-            if use_im:
-                _ry_layer_grads(im, lim, rows, grad[layer, :, 0])
-                _ry_layer(im, cy, nsy, layer)
-                _ry_layer(lim, cy, nsy, layer)
-        # Back through the normalisation: (lam - (lam . u) u) / ||x||, real part, first d.
-        for g in range(rows):
-            dot = 0.0
-            for k in range(width):
-                dot += np.float64(lre[k, g]) * re[k, g]
-            for k in range(width):
-                grad_x[row0 + g, k] = (lre[k, g] - dot * re[k, g]) * inv_norm[g]
+
+
+@njit(**_JIT)
+def backward_serial(
+    x,
+    grad_out,
+    cy,
+    sy,
+    pc,
+    ps,
+    rz_layers,
+    src,
+    inv,
+    zsign,
+    z_mode,
+    use_im,
+    group,
+    grad_x,
+    grad_parts,
+    keep,
+    keep_im,
+):
+    """:func:`backward` on the calling thread (small batches)."""
+    nsy = -sy
+    for blk in range((x.shape[0] + group - 1) // group):
+        _backward_rows(
+            blk,
+            x,
+            grad_out,
+            cy,
+            sy,
+            nsy,
+            pc,
+            ps,
+            rz_layers,
+            src,
+            inv,
+            zsign,
+            z_mode,
+            use_im,
+            group,
+            grad_x,
+            grad_parts,
+            keep,
+            keep_im,
+        )

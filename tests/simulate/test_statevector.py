@@ -12,7 +12,7 @@ from qiskit.quantum_info import Pauli, Statevector
 
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import ConfigError, SimulationError
-from qaa_hw.simulate import torch_dense
+from qaa_hw.simulate import fused, torch_dense
 from qaa_hw.simulate.statevector import (
     QAACircuit,
     choose_method,
@@ -126,9 +126,15 @@ def test_larger_register_and_batch_dims(method: str) -> None:
     np.testing.assert_allclose(out.reshape(6, 7).numpy(), ref, atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("keep_state", [True, False])
 @pytest.mark.parametrize("rot", ["ry", "ry_rz"])
-def test_fused_many_blocks_float32_matches_float64_reference(rot: str) -> None:
+def test_fused_many_blocks_float32_matches_float64_reference(
+    rot: str, keep_state: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 75 rows: several blocks of rows and a ragged last one; n = 9 exercises the odd qubit.
+    # keep_state=False: the backward recomputes the final state instead of reusing it.
+    if not keep_state:
+        monkeypatch.setattr(fused, "_KEEP_BYTES", 0)
     spec = QAASpec(num_qubits=9, num_layers=3, rotations=rot)  # type: ignore[arg-type]
     x64, theta64 = _random_case(spec, 75, 300, seed=11)
     x64[5] = 0.0
@@ -145,6 +151,16 @@ def test_fused_many_blocks_float32_matches_float64_reference(rot: str) -> None:
     assert ref_x.grad is not None and ref_t.grad is not None
     np.testing.assert_allclose(x32.grad.numpy(), ref_x.grad.numpy(), atol=1e-4)
     np.testing.assert_allclose(theta32.grad.numpy(), ref_t.grad.numpy(), atol=1e-3, rtol=1e-4)
+
+
+def test_fused_backward_can_run_twice() -> None:
+    spec = QAASpec(num_qubits=5, num_layers=2, rotations="ry_rz")
+    x, theta = _random_case(spec, 40, 32, seed=5)
+    theta.requires_grad_(True)
+    out = simulate_qaa(spec, x, theta, method="fused").sum()
+    (first,) = torch.autograd.grad(out, theta, retain_graph=True)
+    (second,) = torch.autograd.grad(out, theta)
+    torch.testing.assert_close(first, second)
 
 
 def test_unitary_matches_qiskit_operator() -> None:

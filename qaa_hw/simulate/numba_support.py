@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 
 import torch
 
@@ -20,7 +21,18 @@ def numba_available() -> bool:
 
 
 def sync_numba_threads() -> None:
-    """Give Numba's parallel loops as many threads as torch uses (at most Numba's pool)."""
+    """Give Numba's parallel loops as many threads as torch uses (at most Numba's pool).
+
+    Numba's setting is per calling thread; it is only touched when torch's count changed
+    since the last call from this thread.
+    """
+    wanted = torch.get_num_threads()
+    if getattr(_LAST, "threads", None) == wanted:
+        return
     import numba
 
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
+    _LAST.threads = wanted
+
+
+_LAST = threading.local()

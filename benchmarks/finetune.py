@@ -7,10 +7,10 @@ twice: on ideal circuits, and under ibm_brisbane's noise at λ = 1 (noise-aware 
 Both QAA models are then evaluated with their circuits run ideal and on each device at each
 noise scale, without and with ZNE.
 
-Run (the reduced version recorded in docs/benchmarks.md, about 30 min on a 2-core host)::
+Run (the defaults are the run recorded in docs/benchmarks.md: 60 steps, all 80 test examples,
+about 75 min on a 2-core host, one torch thread)::
 
-    python benchmarks/finetune.py --steps 40 --batch-size 8 --eval-examples 20 \\
-        --max-new-tokens 40 --out /tmp/qaa_finetune_bench --write-docs
+    python benchmarks/finetune.py --out /tmp/qaa_finetune_bench --write-docs
 
 Goals checked at the end (printed as PASS / MISS with the measured ratio):
 
@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="smollm2-135m")
     p.add_argument("--dtype", default="bfloat16", choices=("float32", "bfloat16"))
-    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--eval-examples", type=int, default=20)
+    p.add_argument("--eval-examples", type=int, default=80)
     p.add_argument("--max-new-tokens", type=int, default=40)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is fastest on a shared 2-core host)")

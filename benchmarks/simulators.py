@@ -126,12 +126,18 @@ def method_flops(spec: QAASpec, batch: int, width: int, method: str) -> float:
         return batch_mm + readout + build
     if method == "fused":
         # Per row: one pass of every RY gate over the state (6 FLOPs per amplitude pair and
-        # real part) and of the RZ phases (6 per amplitude); run forward, again in the
-        # backward's recompute, and twice more to undo psi and lam, plus the gradient reads
-        # (4 per pair); readout and adjoint initialisation 2 n 2^n each.
+        # real part) and of the RZ phases (6 per amplitude); run forward, twice more to undo
+        # psi and lam, plus the gradient reads (4 per pair), and once more when the backward
+        # recomputes the state (above fused._KEEP_BYTES); readout and adjoint
+        # initialisation 2 n 2^n each.
+        from qaa_hw.simulate import fused
+
         rotations = layers * n * (dim // 2) * 6.0 * parts
         phases = (layers - 1) * dim * 6.0 if is_complex else 0.0
-        per_row = (4.0 + 2.0 / 3.0) * rotations + 4.0 * phases + 3.0 * 2.0 * n * dim * parts
+        passes = 3.0 + 2.0 / 3.0
+        if batch * dim * parts * 4 > fused._KEEP_BYTES:
+            passes += 1.0
+        per_row = passes * rotations + 3.0 * phases + 2.0 * 2.0 * n * dim * parts
         return batch * per_row
     low = n // 2
     per_layer = 2.0 * batch * dim * ((1 << low) + (dim >> low)) * cplx
@@ -302,12 +308,13 @@ def markdown(
         "block of 8-64 rows is embedded into a `[2^n, G]` buffer that stays in the L2 "
         "cache, every RY gate is a 2x2 rotation on amplitude pairs (two qubits per pass), "
         "the RZ layer one diagonal phase, the CNOT layer a row gather, and the backward "
-        "recomputes the block and undoes the gates with the adjoint state instead of "
-        "storing activations. It does ~3 B 2^n FLOPs per gate, against ~6 B 4^n for "
+        "undoes the gates with the adjoint state instead of storing activations (it keeps "
+        "only the final state, `B 2^n` floats, up to 256 MiB). "
+        "It does ~3 B 2^n FLOPs per gate, against ~6 B 4^n for "
         "`dense` (one batch matmul with U(theta)) and ~6 B 2^n 2^(n/2) per layer for "
         "`layered` (two small matmuls per layer over the basis-major batch), which remain "
         "for other devices. The `floor` column counts the fused method's own FLOPs (every "
-        "gate pass forward, in the recompute, the gradient reads and the two undo passes) "
+        "gate pass forward, the gradient reads and the two undo passes) "
         "at the sgemm rate, a rate elementwise rotations cannot reach (they are bound by "
         "loads and stores from L1/L2), so a ratio of a few is close to what the method "
         "can do. For n = 4 the step is bound by the fixed cost of the autograd call "
@@ -320,8 +327,9 @@ def markdown(
         "gradient included):",
         "",
         markdown_table(["engine", "peak MiB", "x input size"], mem),
-        "`fused` keeps no activations: the peak is the input gradient (`B * 2^n` floats, "
-        "1x the input) plus the outputs. `dense` keeps the `[B, 2^n]` amplitudes and the "
+        "`fused` keeps no activations, only the final state for the backward (`B * 2^n` "
+        "floats, 1x the input; recomputed instead above 256 MiB) next to the input gradient "
+        "(1x). `dense` keeps the `[B, 2^n]` amplitudes and the "
         "output; `layered` about three `[2^n, B]` states per layer.",
         "",
         "Timings on this shared 2-core machine vary between runs: other jobs compete for "

@@ -4,9 +4,11 @@
 streams the ``[2^n, B]`` state through memory several times per layer. ``fused`` does the
 minimum: ``3 B 2^n`` FLOPs per gate forward (one 2x2 rotation per amplitude pair), with a block
 of ``G`` rows held in the CPU cache from the embedding to the readout, and a backward that
-recomputes the block and undoes every gate instead of storing activations (memory
-``O(B (d + n))``: the inputs, outputs and gradients only). The loops are compiled with Numba
-(:mod:`qaa_hw.simulate.fused_kernels`) and run in parallel over blocks on the CPU.
+undoes every gate instead of storing per-gate activations. The forward keeps only the final
+state (``B 2^n`` values) for the backward, up to ``_KEEP_BYTES``; beyond that the backward
+recomputes it and memory stays ``O(B (d + n))``. The loops are compiled with Numba
+(:mod:`qaa_hw.simulate.fused_kernels`) and run in parallel over blocks on the CPU (on the
+calling thread for small calls).
 
 Used for CPU tensors whenever Numba is importable (``method="auto"``); ``dense`` and
 ``layered`` remain for other devices. Exact: the tests compare it with Qiskit's

@@ -11,7 +11,8 @@ the circuit with the ``G`` rows as the contiguous SIMD axis:
 
 then accumulates the readout. Nothing of size ``B * 2^n`` is written to memory.
 
-The backward recomputes the forward of the block, then walks the circuit in reverse with the
+The backward starts from the final state the forward kept (or recomputes it), then walks the
+circuit in reverse with the
 adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both ``psi`` and ``lam``
 (gates are unitary, so the state before a gate is ``G^dagger psi``; no per-gate state is
 stored) and its angle gradient is read off the amplitudes after the gate::

@@ -139,7 +139,7 @@ def _forward_block(re, im, tmp_re, tmp_im, cy, sy, pc, ps, rz_layers, src, use_i
     """Every layer on the block; returns ``(re, im, tmp_re, tmp_im)`` after buffer swaps."""
     for layer in range(cy.shape[0]):
         _ry_layer(re, cy, sy, layer)
-        if use_im:
+        if use_im and layer > 0:  # Im(psi) is zero until the first RZ phase
             _ry_layer(im, cy, sy, layer)
         if layer < rz_layers:
             _phase(re, im, pc, ps, layer, 1.0)
@@ -408,7 +408,7 @@ def _backward_rows(
         _ry_layer_grads(re, lre, rows, grad[layer, :, 0])
         _ry_layer(re, cy, nsy, layer)
         _ry_layer(lre, cy, nsy, layer)
-        if use_im:
+        if use_im and layer > 0:  # in layer 0, Im(psi) is zero: no gradient, nothing to undo
             _ry_layer_grads(im, lim, rows, grad[layer, :, 0])
             _ry_layer(im, cy, nsy, layer)
             _ry_layer(lim, cy, nsy, layer)

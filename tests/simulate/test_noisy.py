@@ -109,9 +109,9 @@ def test_probs_readout_matches_aer():
 
 
 def test_compiled_kernels_equal_the_torch_path_on_many_inputs():
-    # 37 inputs: several blocks of inputs and a ragged last one; whole circuit with theta.
+    # 70 inputs: two blocks of inputs, the last one ragged; whole circuit with theta.
     adapter = compiled_adapter(QAASpec(num_qubits=5, num_layers=1), brisbane(), BRISBANE_PATH)
-    x, theta = random_inputs(adapter.spec, 37, seed=4)
+    x, theta = random_inputs(adapter.spec, 70, seed=4)
     compiled = DensityMatrixEngine(adapter)
     reference = DensityMatrixEngine(adapter)
     reference.compiled_kernels = False

@@ -96,7 +96,11 @@ def test_interrupted_sweep_resumes(tmp_path: Path, sig: signal.Signals) -> None:
     """Kill (or Ctrl-C) the whole sweep, parent and pool, mid-run; rerun; check the keys."""
     out = tmp_path / "out"
     script = textwrap.dedent(f"""
+        import signal
         import sys
+        # A terminal's Ctrl-C even when started with SIGINT ignored (background jobs of a
+        # non-interactive shell inherit that, and Python then installs no handler).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(HELPERS)!r})
         from _sweep_helpers import slow_point
         from qaa_hw.analysis.runner import run_sweep

@@ -35,7 +35,7 @@ _BLOCK_BYTES = 1 << 17
 _PARALLEL_WORK = 1 << 17
 #: Largest final-state copy the forward keeps for the backward (bytes); above it the
 #: backward recomputes the state (memory O(B d) instead of O(B 2^n)).
-_KEEP_BYTES = 1 << 28
+_KEEP_BYTES = 1 << 23
 
 
 def _use_threads(batch: int, group: int, num_qubits: int, num_layers: int) -> bool:
@@ -82,14 +82,21 @@ def _angles(
 class FusedQAA(torch.autograd.Function):
     """``readout(U(theta) x / ||x||)`` for CPU rows ``x [B, d]``, with its exact backward.
 
-    ``forward(x, theta, plan, with_rz, z_readout)``: ``theta [L, n, r]``; ``with_rz`` applies
-    ``RZ(theta[..., 1])`` in every layer but the last; ``z_readout`` selects Z expectations
-    (else probabilities). All-zero rows are embedded as ``|0...0>``.
+    ``forward(x, theta, plan, with_rz, z_readout, keep_state)``: ``theta [L, n, r]``;
+    ``with_rz`` applies ``RZ(theta[..., 1])`` in every layer but the last; ``z_readout``
+    selects Z expectations (else probabilities); ``keep_state`` keeps the final state for a
+    backward. All-zero rows are embedded as ``|0...0>``.
     """
 
     @staticmethod
     def forward(
-        ctx: Any, x: Tensor, theta: Tensor, plan: CircuitPlan, with_rz: bool, z_readout: bool
+        ctx: Any,
+        x: Tensor,
+        theta: Tensor,
+        plan: CircuitPlan,
+        with_rz: bool,
+        z_readout: bool,
+        keep_state: bool,
     ) -> Tensor:
         kernels = _kernels()
         sync_numba_threads()
@@ -106,7 +113,7 @@ class FusedQAA(torch.autograd.Function):
         parts = 2 if with_rz else 1
         kept = blocks * group * zsign.shape[0] * x_np.itemsize * parts
         keep_shape = (blocks, zsign.shape[0], group)
-        if not any(ctx.needs_input_grad[:2]) or kept > _KEEP_BYTES:
+        if not keep_state or kept > _KEEP_BYTES:
             keep_shape = (0, 0, 0)
         keep = np.empty(keep_shape, dtype=x_np.dtype)
         keep_im = np.empty(keep_shape if with_rz else (0, 0, 0), dtype=x_np.dtype)
@@ -120,7 +127,9 @@ class FusedQAA(torch.autograd.Function):
         return torch.from_numpy(out)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+    def backward(
+        ctx: Any, grad: Tensor
+    ) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
         (x_c,) = ctx.saved_tensors
         angles, rz_layers, src, inv, zsign, z_readout, with_rz, group, keep, keep_im = ctx.setup
         kernels = _kernels()
@@ -158,6 +167,7 @@ class FusedQAA(torch.autograd.Function):
             None,
             None,
             None,
+            None,
         )
 
 
@@ -167,5 +177,8 @@ def simulate_fused(
     """Readout of the QAA circuit for CPU rows ``x [B, d]`` (see :class:`FusedQAA`)."""
     if x.device.type != "cpu":
         raise ValueError(f"the fused strategy runs on the CPU; x is on {x.device}")
-    out: Tensor = FusedQAA.apply(x, theta, plan, with_rz, z_readout)
+    # Inside forward the grad mode is always off and needs_input_grad ignores no_grad, so
+    # whether a backward can follow is decided here.
+    keep_state = torch.is_grad_enabled() and (x.requires_grad or theta.requires_grad)
+    out: Tensor = FusedQAA.apply(x, theta, plan, with_rz, z_readout, keep_state)
     return out

@@ -9,11 +9,11 @@ the circuit with the ``G`` rows as the contiguous SIMD axis:
 * the ``RZ`` layer as one diagonal phase ``exp(-i/2 sum_q phi_q z_q(k))`` per basis state;
 * the CNOT layer as a row gather between two block buffers;
 
-then accumulates the readout. Nothing of size ``B * 2^n`` is written to memory.
+then accumulates the readout. The only ``B * 2^n`` array written to memory is the final state,
+kept for the backward when it is small (the caller decides).
 
-The backward starts from the final state the forward kept (or recomputes it), then walks the
-circuit in reverse with the
-adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both ``psi`` and ``lam``
+The backward starts from that final state (or recomputes it), then walks the circuit in
+reverse with the adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both ``psi`` and ``lam``
 (gates are unitary, so the state before a gate is ``G^dagger psi``; no per-gate state is
 stored) and its angle gradient is read off the amplitudes after the gate::
 

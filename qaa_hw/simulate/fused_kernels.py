@@ -13,9 +13,9 @@ then accumulates the readout. The only ``B * 2^n`` array written to memory is th
 kept for the backward when it is small (the caller decides).
 
 The backward starts from that final state (or recomputes it), then walks the circuit in
-reverse with the adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both ``psi`` and ``lam``
-(gates are unitary, so the state before a gate is ``G^dagger psi``; no per-gate state is
-stored) and its angle gradient is read off the amplitudes after the gate::
+reverse with the adjoint ``lam = dL/dRe(psi) + i dL/dIm(psi)``: every gate is undone on both
+``psi`` and ``lam`` (gates are unitary, so the state before a gate is ``G^dagger psi``; no
+per-gate state is stored) and its angle gradient is read off the amplitudes after the gate::
 
     dL/dtheta_q = sum over pairs (lam_1 psi_0 - lam_0 psi_1) / 2     (RY; Re and Im parts)
     dL/dphi_q   = sum_k z_q(k) Im(conj(lam_k) psi_k) / 2              (RZ)

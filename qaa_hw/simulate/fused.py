@@ -104,7 +104,7 @@ class FusedQAA(torch.autograd.Function):
         x_np = x_c.numpy()
         src, inv, _ = plan.constant("numpy", torch.float64)
         zsign = plan.constant("zsign", x.dtype).numpy()
-        angles = _angles(theta, zsign, with_rz, x_np.dtype)
+        cy, sy, pc, ps = _angles(theta, zsign, with_rz, x_np.dtype)
         rz_layers = theta.shape[0] - 1 if with_rz else 0
         width = plan.num_qubits if z_readout else zsign.shape[0]
         out = np.empty((x_np.shape[0], width), dtype=x_np.dtype)
@@ -117,12 +117,11 @@ class FusedQAA(torch.autograd.Function):
             keep_shape = (0, 0, 0)
         keep = np.empty(keep_shape, dtype=x_np.dtype)
         keep_im = np.empty(keep_shape if with_rz else (0, 0, 0), dtype=x_np.dtype)
+        circuit = (cy, sy, -sy, pc, ps, rz_layers, src, inv, zsign, z_readout, with_rz, group)
         parallel = _use_threads(x_np.shape[0], group, plan.num_qubits, theta.shape[0])
-        (kernels.forward if parallel else kernels.forward_serial)(
-            x_np, *angles, rz_layers, src, zsign, z_readout, with_rz, group, out, keep, keep_im
-        )
+        (kernels.forward if parallel else kernels.forward_serial)(x_np, circuit, out, keep, keep_im)
         ctx.save_for_backward(x_c)
-        ctx.setup = (angles, rz_layers, src, inv, zsign, z_readout, with_rz, group, keep, keep_im)
+        ctx.setup = (circuit, keep, keep_im)
         ctx.theta_meta = (theta.shape, theta.dtype, theta.device)
         return torch.from_numpy(out)
 
@@ -131,7 +130,8 @@ class FusedQAA(torch.autograd.Function):
         ctx: Any, grad: Tensor
     ) -> tuple[Tensor | None, Tensor | None, None, None, None, None]:
         (x_c,) = ctx.saved_tensors
-        angles, rz_layers, src, inv, zsign, z_readout, with_rz, group, keep, keep_im = ctx.setup
+        circuit, keep, keep_im = ctx.setup
+        group = circuit[-1]
         kernels = _kernels()
         sync_numba_threads()
         x_np = x_c.numpy()
@@ -143,20 +143,7 @@ class FusedQAA(torch.autograd.Function):
         parts = np.zeros((blocks, shape[0], shape[1], 2), dtype=np.float64)
         parallel = _use_threads(batch, group, shape[1], shape[0])
         (kernels.backward if parallel else kernels.backward_serial)(
-            x_np,
-            grad_np,
-            *angles,
-            rz_layers,
-            src,
-            inv,
-            zsign,
-            z_readout,
-            with_rz,
-            group,
-            grad_x,
-            parts,
-            keep,
-            keep_im,
+            x_np, grad_np, circuit, grad_x, parts, keep, keep_im
         )
         grad_theta = torch.from_numpy(parts.sum(axis=0)[..., : shape[2]].copy())
         grad_theta = grad_theta.to(dtype=dtype, device=device)

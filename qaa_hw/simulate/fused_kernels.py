@@ -177,14 +177,13 @@ def _probabilities(re, im, use_im, prob):
 
 
 @njit(**_JIT)
-def _forward_rows(
-    blk, x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im
-):
+def _forward_rows(blk, x, circuit, out, keep, keep_im):
     """Readout of the rows of block ``blk`` into ``out``; the final state into ``keep[blk]``.
 
     ``keep`` (and ``keep_im`` for complex circuits) are ``[blocks, D, G]``, or empty when the
     backward will recompute the state instead.
     """
+    cy, sy, _, pc, ps, rz_layers, src, _, zsign, z_mode, use_im, group = circuit
     batch = x.shape[0]
     dim, n = zsign.shape
     row0 = blk * group
@@ -214,51 +213,30 @@ def _forward_rows(
 
 
 @njit(parallel=True, **_JIT)
-def forward(x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im):
-    """Readout of every row of ``x`` (``[B, d]``) into ``out`` (``[B, n]`` or ``[B, 2^n]``)."""
-    for blk in prange((x.shape[0] + group - 1) // group):
-        _forward_rows(
-            blk,
-            x,
-            cy,
-            sy,
-            pc,
-            ps,
-            rz_layers,
-            src,
-            zsign,
-            z_mode,
-            use_im,
-            group,
-            out,
-            keep,
-            keep_im,
-        )
+def forward(x, circuit, out, keep, keep_im):
+    """Readout of every row of ``x`` (``[B, d]``) into ``out`` (``[B, n]`` or ``[B, 2^n]``).
+
+    ``circuit`` = ``(cy, sy, nsy, pc, ps, rz_layers, src, inv, zsign, z_mode, use_im, G)``:
+    cosines, sines and negated sines of half the ``RY`` angles (``[L, n]``), the ``RZ``
+    layers' phases (``[L, 2^n]``), the number of layers with ``RZ``, the CNOT permutation and
+    its inverse, the Z signs (``[2^n, n]``), Z (else probability) readout, complex
+    amplitudes, rows per block.
+    """
+    for blk in prange(_num_blocks(x, circuit)):
+        _forward_rows(blk, x, circuit, out, keep, keep_im)
 
 
 @njit(**_JIT)
-def forward_serial(
-    x, cy, sy, pc, ps, rz_layers, src, zsign, z_mode, use_im, group, out, keep, keep_im
-):
+def forward_serial(x, circuit, out, keep, keep_im):
     """:func:`forward` on the calling thread (small batches: no thread-pool wake-up)."""
-    for blk in range((x.shape[0] + group - 1) // group):
-        _forward_rows(
-            blk,
-            x,
-            cy,
-            sy,
-            pc,
-            ps,
-            rz_layers,
-            src,
-            zsign,
-            z_mode,
-            use_im,
-            group,
-            out,
-            keep,
-            keep_im,
-        )
+    for blk in range(_num_blocks(x, circuit)):
+        _forward_rows(blk, x, circuit, out, keep, keep_im)
+
+
+@njit(**_JIT)
+def _num_blocks(x, circuit):
+    group = circuit[-1]
+    return (x.shape[0] + group - 1) // group
 
 
 @njit(**_JIT)
@@ -316,32 +294,13 @@ def _ry_layer_grads(buf, lam, rows, grad):
 
 
 @njit(**_JIT)
-def _backward_rows(
-    blk,
-    x,
-    grad_out,
-    cy,
-    sy,
-    nsy,
-    pc,
-    ps,
-    rz_layers,
-    src,
-    inv,
-    zsign,
-    z_mode,
-    use_im,
-    group,
-    grad_x,
-    grad_parts,
-    keep,
-    keep_im,
-):
+def _backward_rows(blk, x, grad_out, circuit, grad_x, grad_parts, keep, keep_im):
     """Gradients of the rows of block ``blk`` (see :func:`backward`).
 
     Starts from the final state kept by the forward (``keep``), or recomputes it when
     ``keep`` is empty.
     """
+    cy, sy, nsy, pc, ps, rz_layers, src, inv, zsign, z_mode, use_im, group = circuit
     batch, width = x.shape
     dim, n = zsign.shape
     row0 = blk * group
@@ -422,96 +381,19 @@ def _backward_rows(
 
 
 @njit(parallel=True, **_JIT)
-def backward(
-    x,
-    grad_out,
-    cy,
-    sy,
-    pc,
-    ps,
-    rz_layers,
-    src,
-    inv,
-    zsign,
-    z_mode,
-    use_im,
-    group,
-    grad_x,
-    grad_parts,
-    keep,
-    keep_im,
-):
+def backward(x, grad_out, circuit, grad_x, grad_parts, keep, keep_im):
     """Gradients: ``grad_x`` (``[B, d]``) and per-block angle gradients ``grad_parts``.
 
-    ``grad_parts[blk, layer, q, 0]`` is the ``RY`` and ``[..., 1]`` the ``RZ`` gradient of
-    the rows of block ``blk``; the caller sums over blocks.
+    ``circuit`` as for :func:`forward`. ``grad_parts[blk, layer, q, 0]`` is the ``RY`` and
+    ``[..., 1]`` the ``RZ`` gradient of the rows of block ``blk``; the caller sums over
+    blocks.
     """
-    nsy = -sy
-    for blk in prange((x.shape[0] + group - 1) // group):
-        _backward_rows(
-            blk,
-            x,
-            grad_out,
-            cy,
-            sy,
-            nsy,
-            pc,
-            ps,
-            rz_layers,
-            src,
-            inv,
-            zsign,
-            z_mode,
-            use_im,
-            group,
-            grad_x,
-            grad_parts,
-            keep,
-            keep_im,
-        )
+    for blk in prange(_num_blocks(x, circuit)):
+        _backward_rows(blk, x, grad_out, circuit, grad_x, grad_parts, keep, keep_im)
 
 
 @njit(**_JIT)
-def backward_serial(
-    x,
-    grad_out,
-    cy,
-    sy,
-    pc,
-    ps,
-    rz_layers,
-    src,
-    inv,
-    zsign,
-    z_mode,
-    use_im,
-    group,
-    grad_x,
-    grad_parts,
-    keep,
-    keep_im,
-):
+def backward_serial(x, grad_out, circuit, grad_x, grad_parts, keep, keep_im):
     """:func:`backward` on the calling thread (small batches)."""
-    nsy = -sy
-    for blk in range((x.shape[0] + group - 1) // group):
-        _backward_rows(
-            blk,
-            x,
-            grad_out,
-            cy,
-            sy,
-            nsy,
-            pc,
-            ps,
-            rz_layers,
-            src,
-            inv,
-            zsign,
-            z_mode,
-            use_im,
-            group,
-            grad_x,
-            grad_parts,
-            keep,
-            keep_im,
-        )
+    for blk in range(_num_blocks(x, circuit)):
+        _backward_rows(blk, x, grad_out, circuit, grad_x, grad_parts, keep, keep_im)

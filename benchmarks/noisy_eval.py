@@ -41,6 +41,8 @@ from qaa_hw.compile.api import compile_adapter
 from qaa_hw.devices.catalog import load_device
 from qaa_hw.simulate.executors import AerExecutor
 from qaa_hw.simulate.noisy import FastNoisyEngine
+from qaa_hw.simulate.pauli_program import group_size
+from qaa_hw.simulate.program import build_program, compile_steps
 
 DEFAULT_THREADS = torch.get_num_threads()
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -74,6 +76,13 @@ def run_case(n: int, batch: int, budget: tuple[int, int, int], seed: int) -> lis
         f"{len(compiled.active_qubits)}, {compiled.method}",
         file=sys.stderr,
     )
+
+    # Sparsity of the preparation's fused two-qubit transfer matrices (what the compiled
+    # kernels multiply by), and inputs per kernel task.
+    program = build_program(compiled)
+    blocks = [b.ptm for b in compile_steps(program.prep) if b.ptm.shape[0] == 16]
+    prep_nnz = float(np.mean([int((m.abs() > 1e-15).sum()) for m in blocks]))
+    prep_group = group_size(program.num_qubits)
 
     aer = AerExecutor(compiled)
     per_circuit, t_pc = _timed(aer.run_batch, x[:m_aer], theta)
@@ -124,6 +133,7 @@ def run_case(n: int, batch: int, budget: tuple[int, int, int], seed: int) -> lis
         label = f"qaa_hw fast, prep_noise={mode}"
         if mode == "exact":
             label += ", compiled kernels" if compiled_kernels else ", torch kernels"
+        extra = {"prep nnz": prep_nnz, "prep group": prep_group} if compiled_kernels else {}
         row = {
             "n": n,
             "method": label,
@@ -134,6 +144,7 @@ def run_case(n: int, batch: int, budget: tuple[int, int, int], seed: int) -> lis
             "vs Aer binds": rate / aer_rate_binds,
             "vs Aer per input": rate / aer_rate_pc,
             "max |dZ| vs Aer": err,
+            **(extra if mode == "exact" else {}),
         }
         if mode == "exact":
             exact_z = z if exact_z is None else exact_z
@@ -184,6 +195,8 @@ def markdown(rows: list[dict], command: str, batch: int) -> str:
     exact = [r for r in rows if r["method"].endswith("=exact, compiled kernels")]
     if exact:
         speed = ", ".join(f"{r['vs Aer binds']:.3g}x at n={r['n']}" for r in exact)
+        nnz = ", ".join(f"{r['prep nnz']:.0f} at n={r['n']}" for r in exact)
+        groups = ", ".join(f"{r['prep group']} at n={r['n']}" for r in exact)
         worst = max(r["max |dZ| vs Aer"] for r in exact)
         lines += [
             "",
@@ -191,10 +204,11 @@ def markdown(rows: list[dict], command: str, batch: int) -> str:
             f"than Aer with parameter binds by {speed}. It simulates the noisy "
             "preparation of every input exactly, in the Pauli-transfer picture, with "
             "compiled loops (`qaa_hw.simulate.pauli_kernels`, Numba): every fused noisy "
-            "block as a sparse 16x16 transfer matrix (~45 non-zeros: Clifford gates are "
-            "signed permutations, the noise nearly diagonal) on 4^k numbers per input, "
-            "every input-dependent rz as a rotation of two Pauli components, with 16 "
-            "inputs as the SIMD axis; the rest of the circuit is one Heisenberg-evolved "
+            "block as a sparse 16x16 transfer matrix (mean non-zeros of the preparation's "
+            f"blocks: {nnz} of 256; Clifford gates are signed permutations, the noise "
+            "nearly diagonal) on 4^k numbers per input, every input-dependent rz as a "
+            f"rotation of two Pauli components, with {groups} inputs as the SIMD axis; "
+            "the rest of the circuit is one Heisenberg-evolved "
             "observable per output. The torch-kernel rows run the same blocks as dense "
             "batched products. The work per input grows as 4^k times the number of "
             "gates (~2^n), as Aer's does, so the ratio to Aer shrinks with n; `effective` "

@@ -6,8 +6,8 @@ least significant, the canonical order of :mod:`qaa_hw.simulate.kernels`):
 
 * ``kind 0``: a constant one- or two-qubit channel, its Pauli transfer matrix stored sparse
   (CSR rows); ``r' = R r`` on the qubits' digits. Fused noisy native gates are Clifford
-  signed permutations times nearly diagonal noise channels, so a ``16 x 16`` block has ~45
-  non-zeros, not 256: a sparse product does ~6x less arithmetic than the dense one;
+  signed permutations times nearly diagonal noise channels, so a ``16 x 16`` block has a
+  few dozen non-zeros, not 256 (``benchmarks/noisy_eval.py`` reports the mean);
 * ``kind 1``: ``rz(c0 + c1 p)`` on one qubit, ``p`` a per-input parameter: rotates the
   ``X, Y`` components, ``(x, y) -> (c x - s y, s x + c y)``.
 

@@ -161,9 +161,11 @@ class FusedQAA(torch.autograd.Function):
 def simulate_fused(
     x: Tensor, theta: Tensor, plan: CircuitPlan, *, with_rz: bool, z_readout: bool
 ) -> Tensor:
-    """Readout of the QAA circuit for CPU rows ``x [B, d]`` (see :class:`FusedQAA`)."""
-    if x.device.type != "cpu":
-        raise ValueError(f"the fused strategy runs on the CPU; x is on {x.device}")
+    """Readout of the QAA circuit for CPU rows ``x [B, d]`` (see :class:`FusedQAA`).
+
+    The caller checks the device (:func:`qaa_hw.simulate.statevector.simulate_qaa` raises a
+    ``SimulationError`` for other devices).
+    """
     # Inside forward the grad mode is always off and needs_input_grad ignores no_grad, so
     # whether a backward can follow is decided here.
     keep_state = torch.is_grad_enabled() and (x.requires_grad or theta.requires_grad)

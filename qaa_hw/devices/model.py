@@ -279,12 +279,19 @@ class DeviceModel:
         }
 
 
-def scale_noise(device: DeviceModel, factor: float) -> DeviceModel:
+def scale_noise(device: DeviceModel, factor: float, *, readout: bool = True) -> DeviceModel:
     """Return ``device`` with every error multiplied and T1/T2 divided by ``factor`` (λ).
 
     λ = 0 gives a noiseless device (errors 0, T1 = T2 = inf); λ = 1 returns the
     device unchanged. Errors are clipped to 1. Scaling composes: scaling a
     device already scaled by λ1 with λ2 gives ``noise_scale = λ1 * λ2``.
+
+    Args:
+        device: the device.
+        factor: λ >= 0.
+        readout: also scale the readout errors. ``False`` is the physics of stretching
+            every pulse by ``factor`` (gate errors and relaxation over gates and idle
+            windows grow, the measurement does not); ``noise_scale`` is then unchanged.
     """
     if not (isinstance(factor, int | float) and math.isfinite(factor) and factor >= 0):
         raise DeviceError(f"noise scale {factor!r} must be a finite number >= 0")
@@ -302,8 +309,8 @@ def scale_noise(device: DeviceModel, factor: float) -> DeviceModel:
             q,
             t1_s=scale_time(q.t1_s),
             t2_s=scale_time(q.t2_s),
-            prob_meas1_prep0=scale_p(q.prob_meas1_prep0),
-            prob_meas0_prep1=scale_p(q.prob_meas0_prep1),
+            prob_meas1_prep0=scale_p(q.prob_meas1_prep0) if readout else q.prob_meas1_prep0,
+            prob_meas0_prep1=scale_p(q.prob_meas0_prep1) if readout else q.prob_meas0_prep1,
         )
         for q in device.qubits
     )
@@ -315,7 +322,7 @@ def scale_noise(device: DeviceModel, factor: float) -> DeviceModel:
         device,
         qubits=qubits,
         instructions=instructions,
-        noise_scale=device.noise_scale * factor,
+        noise_scale=device.noise_scale * factor if readout else device.noise_scale,
     )
 
 

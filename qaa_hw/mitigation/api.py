@@ -42,6 +42,7 @@ from qaa_hw.mitigation.estimators import (
 )
 from qaa_hw.mitigation.techniques import DDD, PEC, REM, ZNE, Technique, technique_parts
 from qaa_hw.simulate.executors import check_shots, z_from_probabilities
+from qaa_hw.simulate.noise import NoiseSpec
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Mitigator:
     Args:
         compiled: the compiled adapter (its device, noise scale included, defines the noise).
         executor: ``"aer"`` (:class:`~qaa_hw.mitigation.backends.AerBackend`) or ``"cirq"``.
+        noise: the noise spec (``True``: the device's, idle relaxation on).
         shots: ``None`` for exact distributions, else shots per executed circuit.
         seed: seed of random folding, PEC sampling and shot sampling.
 
@@ -122,13 +124,16 @@ class Mitigator:
         compiled: CompiledAdapter,
         *,
         executor: str = "aer",
+        noise: NoiseSpec | bool = True,
         shots: int | None = None,
         seed: int = 0,
     ) -> None:
         shots = check_shots(shots)
         self.compiled = compiled
         self.seed = int(seed)
-        self.backend: Backend = make_backend(compiled, executor=executor, shots=shots, seed=seed)
+        self.backend: Backend = make_backend(
+            compiled, executor=executor, noise=noise, shots=shots, seed=seed
+        )
         self._readout = compiled.spec.readout
         self._ideal: dict[bytes, np.ndarray] = {}
         self._circuits: dict[bytes, cirq.Circuit] = {}
@@ -280,6 +285,7 @@ def mitigate(
     *,
     technique: Technique,
     executor: str = "aer",
+    noise: NoiseSpec | bool = True,
     shots: int | None = None,
     seed: int = 0,
 ) -> MitigatedEstimate:
@@ -291,12 +297,13 @@ def mitigate(
         theta: trainable values.
         technique: ``ZNE(...)``, ``REM()``, ``DDD(...)``, ``PEC(...)`` or ``Combined(...)``.
         executor: ``"aer"`` or ``"cirq"``.
+        noise: the noise spec (``True``: the device's, idle relaxation on).
         shots: ``None`` for exact values, else shots per executed circuit.
         seed: seed of folding, PEC sampling and shot sampling.
 
     Returns:
         The :class:`MitigatedEstimate`. For many inputs build one :class:`Mitigator`.
     """
-    return Mitigator(compiled, executor=executor, shots=shots, seed=seed).estimate(
+    return Mitigator(compiled, executor=executor, noise=noise, shots=shots, seed=seed).estimate(
         x, theta, technique
     )

@@ -6,13 +6,17 @@ sampled by Mitiq) and returns the *measured* distribution over the ``2^n`` reado
 the logical qubits (logical order, readout error included). It counts every circuit it runs and
 every shot it draws.
 
-* :class:`AerBackend` wraps :class:`~qaa_hw.simulate.executors.AerExecutor` (its restricted
-  device, its Aer noise model and simulator, its readout confusion). Circuits are lowered
-  without re-optimisation and *timed* (:mod:`qaa_hw.mitigation.lowering`): idle intervals are
-  delays that relax. This is more physical than ``AerExecutor.run``, which leaves idle qubits
-  perfect, so unmitigated values differ from it by the idle relaxation (and come closer to the
-  Cirq model). All circuits of a request go to Aer in one ``run`` call (chunks of
-  :data:`AER_BATCH`).
+Both consume the one :class:`~qaa_hw.simulate.noise.NoiseSpec` of the adapter (``noise=True``:
+the device's, idle relaxation on), so the unmitigated value of a circuit is the value every
+other path computes for it.
+
+* :class:`AerBackend` wraps :class:`~qaa_hw.simulate.executors.AerExecutor` (its Aer noise
+  model and simulator, its readout confusion). Circuits are lowered without re-optimisation and
+  *timed* (:mod:`qaa_hw.mitigation.lowering`) on the ASAP schedule; with idle relaxation on,
+  every idle interval gets the spec's relaxation channel (the one the in-house engines insert
+  and Aer's delay pass applies). Folding lengthens the circuit and so the idle windows of the
+  other qubits, as on hardware. All circuits of a request go to Aer in one ``run`` call (chunks
+  of :data:`AER_BATCH`).
 * :class:`CirqBackend` wraps :class:`~qaa_hw.simulate.executors.CirqExecutor` (its Cirq noise
   model): ``cirq.DensityMatrixSimulator`` on the noisy moments, readout channel included, as
   ``CirqExecutor.run`` does. ``Y`` pulses (from DDD and PEC) run as
@@ -30,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +52,7 @@ from qaa_hw.simulate.executors import (
     apply_confusion,
     check_shots,
 )
+from qaa_hw.simulate.noise import NoiseSpec
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,7 @@ class Backend:
         self.executor = executor
         self.shots = check_shots(shots)
         self.seed = int(seed)
+        self.noise: NoiseSpec = executor.noise
         self.device = executor.device
         self.final_local = executor.final_local
         self.num_qubits = len(executor.active)
@@ -91,14 +96,9 @@ class Backend:
 
     @property
     def confusion(self) -> np.ndarray:
-        """``[n, 2, 2]`` readout confusion ``P(measured m | prepared b)`` per logical qubit,
-        from the device's ``prob_meas1_prep0`` / ``prob_meas0_prep1``."""
-        out = np.zeros((self.num_logical, 2, 2))
-        for i, q in enumerate(self.final_local):
-            props = self.device.qubits[q]
-            p10, p01 = props.prob_meas1_prep0, props.prob_meas0_prep1
-            out[i] = [[1 - p10, p10], [p01, 1 - p01]]
-        return out
+        """``[n, 2, 2]`` readout confusion ``P(measured m | prepared b)`` per logical qubit
+        (the noise spec's)."""
+        return self.executor.confusion
 
     def bound_circuit(self, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
         """The bound active-qubit physical circuit of input ``x`` as a Cirq circuit."""
@@ -162,9 +162,16 @@ class AerBackend(Backend):
 
     name = "aer"
 
-    def __init__(self, compiled: CompiledAdapter, *, shots: int | None = None, seed: int = 0):
-        super().__init__(AerExecutor(compiled, shots=None, seed=seed), shots=shots, seed=seed)
-        self._relaxations: dict[tuple[int, float], Any] = {}
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noise: NoiseSpec | bool = True,
+        shots: int | None = None,
+        seed: int = 0,
+    ):
+        executor = AerExecutor(compiled, noise=noise, shots=None, seed=seed)
+        super().__init__(executor, shots=shots, seed=seed)
 
     def timed(self, circuit: cirq.Circuit, *, delays: bool = False) -> Any:
         """The lowered, timed Qiskit circuit Aer runs (no measurement).
@@ -173,36 +180,22 @@ class AerBackend(Backend):
             circuit: a Cirq circuit on the active qubits.
             delays: keep ``delay`` instructions, which the noise model's relaxation pass turns
                 into relaxation when Aer runs; by default the same channel
-                (:meth:`relaxation`) is put in the circuit directly, which runs several
+                (the noise spec's relaxation) is put in the circuit directly, which runs several
                 times faster (Aer's pass re-walks every circuit in Python).
         """
         return timed_circuit(
-            schedule(circuit, self.device),
+            schedule(circuit, self.noise),
             self.num_qubits,
-            idle=None if delays else self.relaxation,
+            idle=None if delays and self.noise.idle else self._relaxation,
         )
 
-    def relaxation(self, qubit: int, seconds: float) -> Any:
-        """Aer's thermal relaxation of ``qubit`` idling ``seconds``, as the noise model's delay
-        pass builds it (zero temperature, T2 truncated to 2 T1); ``None`` without T1/T2."""
-        from qiskit_aer.noise import thermal_relaxation_error
-
-        key = (qubit, round(seconds, 15))
-        cached = self._relaxations.get(key)
-        if cached is None and key not in self._relaxations:
-            props = self.device.qubits[qubit]
-            t1, t2 = props.t1_s, props.t2_s
-            if math.isinf(t1) and math.isinf(t2):
-                cached = None
-            else:
-                error = thermal_relaxation_error(t1, min(t2, 2 * t1), seconds)
-                cached = error.to_instruction()
-            self._relaxations[key] = cached
-        return cached
+    def _relaxation(self, qubit: int, seconds: float) -> Any:
+        error = self.noise.relaxation_error(qubit, seconds)
+        return None if error is None else error.to_instruction()
 
     def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
         """Tick grid of the ASAP schedule (:func:`qaa_hw.mitigation.idle.timed_grid`)."""
-        return timed_grid(circuit, self.device)
+        return timed_grid(circuit, self.noise)
 
     def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
         executor = self.executor
@@ -230,8 +223,16 @@ class CirqBackend(Backend):
 
     name = "cirq"
 
-    def __init__(self, compiled: CompiledAdapter, *, shots: int | None = None, seed: int = 0):
-        super().__init__(CirqExecutor(compiled, shots=None, seed=seed), shots=shots, seed=seed)
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noise: NoiseSpec | bool = True,
+        shots: int | None = None,
+        seed: int = 0,
+    ):
+        executor = CirqExecutor(compiled, noise=noise, shots=None, seed=seed)
+        super().__init__(executor, shots=shots, seed=seed)
 
     def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
         """Moment grid (:func:`qaa_hw.mitigation.idle.moment_grid`)."""
@@ -270,11 +271,16 @@ def _pulses_for_cirq(circuit: cirq.Circuit) -> cirq.Circuit:
 
 
 def make_backend(
-    compiled: CompiledAdapter, *, executor: str = "aer", shots: int | None = None, seed: int = 0
+    compiled: CompiledAdapter,
+    *,
+    executor: str = "aer",
+    noise: NoiseSpec | bool = True,
+    shots: int | None = None,
+    seed: int = 0,
 ) -> Backend:
     """The backend named ``executor`` (``"aer"`` or ``"cirq"``)."""
     if executor == "aer":
-        return AerBackend(compiled, shots=shots, seed=seed)
+        return AerBackend(compiled, noise=noise, shots=shots, seed=seed)
     if executor == "cirq":
-        return CirqBackend(compiled, shots=shots, seed=seed)
+        return CirqBackend(compiled, noise=noise, shots=shots, seed=seed)
     raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")

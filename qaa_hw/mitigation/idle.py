@@ -34,6 +34,7 @@ import numpy as np
 from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import SimulationError
 from qaa_hw.mitigation.lowering import NotBefore, schedule
+from qaa_hw.simulate.noise import NoiseSpec
 
 Inserted = list[tuple[int, int, cirq.Gate]]
 
@@ -118,20 +119,21 @@ def tick_s(device: DeviceModel) -> float:
     return max(pulses)
 
 
-def timed_grid(circuit: cirq.Circuit, device: DeviceModel) -> IdleGrid:
-    """Tick grid of the ASAP schedule of ``circuit`` on ``device`` (see the module docstring).
+def timed_grid(circuit: cirq.Circuit, noise: NoiseSpec) -> IdleGrid:
+    """Tick grid of the ASAP schedule of ``circuit`` (see the module docstring).
 
     Args:
         circuit: a converted physical circuit on ``LineQubit(i)``.
-        device: the restricted device (local numbering).
+        noise: the noise spec of the active qubits (durations; local numbering).
 
     Returns:
         The grid; ``place`` returns the circuit with each gate tagged
         ``NotBefore(layer * tick)``, ordered so that it runs in the idle window it was put in.
     """
+    device = noise.device
     tick = tick_s(device)
     ops = list(circuit.all_operations())
-    sched = schedule(circuit, device)
+    sched = schedule(circuit, noise)
     end = max((s.end_s for s in sched), default=0.0)
     layers = max(1, math.floor(end / tick + 1e-9))  # whole ticks: a pulse never outlasts `end`
     busy = np.zeros((device.num_qubits, layers), dtype=bool)

@@ -38,14 +38,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import cirq
-import numpy as np
 
 from qaa_hw.devices.cirq_convert import ECRGate
-from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import SimulationError
-
-#: Idle intervals shorter than this (seconds) are not padded.
-EPS_S = 1e-15
+from qaa_hw.simulate.noise import MIN_IDLE_S, NoiseSpec
+from qaa_hw.simulate.schedule import asap
 
 Instruction = tuple[str, tuple[int, ...], float]
 
@@ -126,22 +123,6 @@ def lower_operation(op: cirq.Operation, *, has_x: bool = True) -> list[Instructi
     )
 
 
-def duration_s(device: DeviceModel, name: str, qubits: tuple[int, ...]) -> float:
-    """Duration of ``name`` on ``qubits`` (``rz``: 0; ``cz`` in either direction)."""
-    per = device.instructions.get(name, {})
-    props = per.get(qubits)
-    if props is None and name == "cz":
-        props = per.get(tuple(reversed(qubits)))
-    if props is None:
-        if name == "rz":
-            return 0.0
-        raise SimulationError(
-            f"device {device.name!r} has no {name!r} on local qubits {qubits}; the circuit "
-            "must stay on the compiled device's native gates and directions"
-        )
-    return float(props.duration_s)
-
-
 @dataclass(frozen=True)
 class Scheduled:
     """One lowered instruction with its ASAP start time.
@@ -168,30 +149,34 @@ class Scheduled:
         return self.start_s + self.duration_s
 
 
-def schedule(circuit: cirq.Circuit, device: DeviceModel) -> list[Scheduled]:
+def schedule(circuit: cirq.Circuit, noise: NoiseSpec) -> list[Scheduled]:
     """Lower and schedule ``circuit`` ASAP in operation order (see the module docstring).
 
     Args:
-        circuit: Cirq circuit on ``LineQubit(i)``, ``i`` < ``device.num_qubits``.
-        device: the restricted device (local qubit numbering).
+        circuit: Cirq circuit on ``LineQubit(i)``, ``i`` < ``noise.num_qubits``.
+        noise: the noise spec of the active qubits (its device's durations; local numbering).
 
     Returns:
-        The instructions in execution order with start times.
+        The instructions in execution order with start times
+        (:func:`qaa_hw.simulate.schedule.asap`).
     """
-    has_x = "x" in device.instructions
-    free = np.zeros(device.num_qubits)
-    out: list[Scheduled] = []
+    has_x = "x" in noise.device.instructions
+    lowered: list[tuple[Instruction, float, int]] = []
     for index, op in enumerate(circuit.all_operations()):
         if isinstance(op.gate, cirq.MeasurementGate):
             raise SimulationError("circuits given to the mitigation backends have no measurements")
         not_before = max((t.time_s for t in op.tags if isinstance(t, NotBefore)), default=0.0)
-        for name, qubits, angle in lower_operation(op, has_x=has_x):
-            dur = duration_s(device, name, qubits)
-            start = max(not_before, *(float(free[q]) for q in qubits))
-            for q in qubits:
-                free[q] = start + dur
-            out.append(Scheduled(name, qubits, angle, start, dur, index))
-    return out
+        lowered += [(inst, not_before, index) for inst in lower_operation(op, has_x=has_x)]
+    slots = asap(
+        [(name, qubits) for (name, qubits, _), _, _ in lowered],
+        noise.duration_s,
+        noise.num_qubits,
+        not_before=[t for _, t, _ in lowered],
+    )
+    return [
+        Scheduled(name, qubits, angle, slot.start_s, slot.duration_s, index)
+        for ((name, qubits, angle), _, index), slot in zip(lowered, slots, strict=True)
+    ]
 
 
 def timed_circuit(
@@ -225,7 +210,7 @@ def timed_circuit(
 
     def pad(q: int, until: float) -> None:
         gap = until - free[q]
-        if gap > EPS_S:
+        if gap > MIN_IDLE_S:
             operation = Delay(gap, unit="s") if idle is None else idle(q, gap)
             if operation is not None:
                 qc._append(CircuitInstruction(operation, (wires[q],), ()))
@@ -252,8 +237,3 @@ def timed_circuit(
         pad(q, end)
         flush(q)
     return qc
-
-
-def total_duration_s(scheduled: Sequence[Scheduled]) -> float:
-    """End time of the last instruction."""
-    return max((s.end_s for s in scheduled), default=0.0)

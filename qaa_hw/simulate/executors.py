@@ -4,10 +4,17 @@ Both simulate only the k active qubits: the physical circuit is remapped onto ``
 (local qubit ``i`` = ``compiled.active_qubits[i]``) and run with the noise model of
 ``restrict(device, active_qubits)``, never a 127-qubit state.
 
+Both take the one :class:`~qaa_hw.simulate.noise.NoiseSpec` (``noise=True``: the device's):
+its restricted device defines the simulator's noise model, its durations the schedule, its
+``idle`` flag whether idle qubits relax, its readout the confusion.
+
 * :class:`AerExecutor`: ``AerSimulator(method="density_matrix")`` with
-  :func:`~qaa_hw.devices.qiskit_convert.to_aer_noise_model`. Exact mode (``shots=None``) saves
-  the density matrix of the ``final_layout`` qubits and applies the noise model's own
-  ``ReadoutError`` matrices to its diagonal (Aer applies readout errors only to sampled
+  :func:`~qaa_hw.devices.qiskit_convert.to_aer_noise_model`. With idle relaxation on, the
+  circuit is scheduled ASAP (:func:`scheduled_circuit`) and every idle interval of every active
+  qubit, from the start to the end of the circuit, becomes a ``delay`` that Aer's own noise
+  model relaxes (an independent implementation of the idle channel the in-house engines insert).
+  Exact mode (``shots=None``) saves the density matrix of the ``final_layout`` qubits and
+  applies the readout confusion to its diagonal (Aer applies readout errors only to sampled
   measurements); with ``shots`` the circuit is measured on ``final_layout`` and Aer samples
   counts, readout errors included.
 * :class:`CirqExecutor`: ``cirq.DensityMatrixSimulator`` with
@@ -17,15 +24,15 @@ Both simulate only the k active qubits: the physical circuit is remapped onto ``
   ``shots`` it samples ``run(repetitions=shots)``.
 
 Aer and Cirq differ by construction (see :mod:`qaa_hw.devices.cirq_convert`): Cirq relaxes
-*idle* qubits for every moment and makes a moment as long as its longest gate, Aer relaxes only
-the qubits a gate acts on; Cirq subtracts the relaxation Pauli error linearly where Aer solves
-for the depolarising parameter exactly; Cirq uses one median duration per gate type. Measured
-max |<Z>_Aer - <Z>_Cirq| on ibm_brisbane (L = 2, ring, 4 random inputs): 0.004 / 0.05 / 0.13
-for n = 2 / 3 / 4 on a routed heavy-hex path, where the noise itself moves <Z> by up to
-0.07 / 0.17 / 0.34; 0.08 for the qaa_hw-compiled n = 4 adapter. Without T1/T2 (only gate
-depolarising and readout) they agree to 1e-10, and exactly on a noiseless device, which
-pins the difference on the relaxation models. ``tests/simulate/test_executors.py`` checks all
-three regimes.
+idle qubits for every moment, whatever the spec's ``idle`` flag, and makes a moment as long as
+its longest gate, where Aer follows the ASAP schedule; Cirq subtracts the relaxation Pauli error
+linearly where Aer solves for the depolarising parameter exactly; Cirq uses one median duration
+per gate type. Measured max |<Z>_Aer - <Z>_Cirq| on qaa_hw-compiled adapters (L = 2, ring, 4
+random inputs; ``tests/simulate/test_one_physics.py``): 0.009-0.019 on ibm_brisbane and
+google_weber for n = 3 and 4 with idle relaxation on (0.04-0.08 with it off), where the noise
+itself moves <Z> by up to 0.17-0.26. Without T1/T2 (only gate depolarising and readout) they
+agree to 1e-10, and exactly on a noiseless device, which pins the difference on the relaxation
+models. ``tests/simulate/test_executors.py`` checks those regimes.
 
 Results are :class:`ExecutorResult` records (numpy, logical qubit order).
 """
@@ -40,8 +47,10 @@ from typing import Any
 import numpy as np
 
 from qaa_hw.compile.compiled import CompiledAdapter
-from qaa_hw.devices.model import DeviceModel, restrict
+from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import SimulationError
+from qaa_hw.simulate.noise import NoiseSpec, noise_spec
+from qaa_hw.simulate.schedule import asap, idle_windows
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +116,33 @@ def restrict_circuit(compiled: CompiledAdapter) -> Any:
     return out
 
 
+def scheduled_circuit(circuit: Any, noise: NoiseSpec) -> Any:
+    """``circuit`` (on the k active wires) with a ``delay`` (unit ``s``) on every idle interval
+    of its ASAP schedule, from time 0 to the end of the circuit (parameters kept)."""
+    from qiskit.circuit import CircuitInstruction, Delay
+
+    k = circuit.num_qubits
+    gates = [inst for inst in circuit.data if inst.operation.name != "barrier"]
+    timed = [
+        (inst.operation.name, tuple(circuit.find_bit(q).index for q in inst.qubits))
+        for inst in gates
+    ]
+    for name, _ in timed:
+        if name in ("measure", "delay", "reset"):
+            raise SimulationError(f"cannot schedule {name!r}: expected native gates only")
+    slots = asap(timed, noise.duration_s, k)
+    windows: dict[int, list[tuple[int, float]]] = {}
+    for w in idle_windows(timed, slots, k, leading=True):
+        windows.setdefault(w.before, []).append((w.qubit, w.seconds))
+    out = circuit.copy_empty_like()
+    for position in range(len(gates) + 1):
+        for q, seconds in windows.get(position, []):
+            out._append(CircuitInstruction(Delay(seconds, unit="s"), (out.qubits[q],), ()))
+        if position < len(gates):
+            out._append(gates[position])
+    return out
+
+
 class _Executor:
     """Shared set-up: active-qubit circuit, local readout qubits, angle function."""
 
@@ -114,6 +150,7 @@ class _Executor:
         self,
         compiled: CompiledAdapter,
         *,
+        noise: NoiseSpec | bool,
         shots: int | None,
         seed: int,
         embedding_angles: AnglesFn | None,
@@ -126,7 +163,14 @@ class _Executor:
         self.active = tuple(compiled.active_qubits)
         local = {p: i for i, p in enumerate(self.active)}
         self.final_local = tuple(local[q] for q in compiled.final_layout)
-        self.device: DeviceModel = restrict(compiled.device, self.active)
+        if isinstance(noise, bool):
+            from qaa_hw.devices.model import scale_noise
+
+            device = compiled.device if noise else scale_noise(compiled.device, 0.0)
+            noise = noise_spec(device, self.active)
+        self.noise = noise
+        self.device: DeviceModel = noise.device
+        self.confusion = noise.confusion(self.final_local).numpy()
         self.circuit = restrict_circuit(compiled)
         self._angles = embedding_angles or default_embedding_angles(compiled)
         self._calls = 0
@@ -205,6 +249,7 @@ class AerExecutor(_Executor):
 
     Args:
         compiled: the compiled adapter.
+        noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
         shots: ``None`` for exact values, else shots per input.
         seed: simulator seed (input ``j`` of a session uses ``seed + j``).
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
@@ -214,31 +259,24 @@ class AerExecutor(_Executor):
         self,
         compiled: CompiledAdapter,
         *,
+        noise: NoiseSpec | bool = True,
         shots: int | None = None,
         seed: int = 0,
         embedding_angles: AnglesFn | None = None,
     ) -> None:
-        super().__init__(compiled, shots=shots, seed=seed, embedding_angles=embedding_angles)
+        super().__init__(compiled, noise=noise, shots=shots, seed=seed,
+                         embedding_angles=embedding_angles)
         from qiskit_aer import AerSimulator
 
         from qaa_hw.devices.qiskit_convert import to_aer_noise_model
 
         self.noise_model = to_aer_noise_model(self.device)
         self.simulator = AerSimulator(method="density_matrix", noise_model=self.noise_model)
-        self.confusion = self._confusion()
-
-    def _confusion(self) -> np.ndarray:
-        table = self.noise_model._local_readout_errors  # Aer keeps them per qubit tuple
-        out = np.tile(np.eye(2), (self.num_logical, 1, 1))
-        for i, q in enumerate(self.final_local):
-            error = table.get((q,))
-            if error is not None:
-                out[i] = np.asarray(error.probabilities, dtype=float)
-        return out
 
     def measured_circuit(self, qc: Any) -> Any:
-        """Save the density matrix of the measured qubits, then measure them (shots only)."""
-        qc = qc.copy()
+        """Schedule (idle relaxation on), save the density matrix of the measured qubits,
+        then measure them (shots only)."""
+        qc = scheduled_circuit(qc, self.noise) if self.noise.idle else qc.copy()
         qc.save_density_matrix(qubits=list(self.final_local), label="rho")
         return qc if self.shots is None else self.measured(qc)
 
@@ -300,6 +338,7 @@ class CirqExecutor(_Executor):
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
         density_matrix: also return the pre-readout state of the measured qubits (costs a
             second, unmeasured simulation).
+        noise: the noise (``True``: the device's; Cirq's model always relaxes idle qubits).
     """
 
     def __init__(
@@ -310,8 +349,10 @@ class CirqExecutor(_Executor):
         seed: int = 0,
         embedding_angles: AnglesFn | None = None,
         density_matrix: bool = False,
+        noise: NoiseSpec | bool = True,
     ) -> None:
-        super().__init__(compiled, shots=shots, seed=seed, embedding_angles=embedding_angles)
+        super().__init__(compiled, noise=noise, shots=shots, seed=seed,
+                         embedding_angles=embedding_angles)
         from qaa_hw.devices.cirq_convert import to_cirq_noise_model
 
         self.noise_model = to_cirq_noise_model(self.device)

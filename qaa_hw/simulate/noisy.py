@@ -1,7 +1,8 @@
 """Noisy evaluation of a compiled adapter: exact batched simulation and a fast engine.
 
-Both engines simulate only the k active qubits of the compiled circuit with exactly the
-channels Aer applies (:mod:`qaa_hw.simulate.channels`). States are Pauli vectors
+Both engines simulate only the k active qubits of the compiled circuit with the one
+:class:`~qaa_hw.simulate.noise.NoiseSpec` (gate channels, readout, idle relaxation on the ASAP
+schedule; ``noise=True`` builds it from ``compiled.device``). States are Pauli vectors
 ``r_P = Tr(P rho)`` (real float64, one axis of size 4 per qubit, :mod:`qaa_hw.simulate.kernels`)
 and every gate block is a Pauli transfer matrix, batched over inputs; the per-input ``alpha``
 angles enter as affine rz rotations folded into the blocks (:mod:`qaa_hw.simulate.program`).
@@ -66,6 +67,7 @@ import torch
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate import kernels as K
+from qaa_hw.simulate.noise import NoiseSpec, noise_spec
 from qaa_hw.simulate.numba_support import numba_available
 from qaa_hw.simulate.pauli_program import PauliProgram, build_pauli_program, run_blocks
 from qaa_hw.simulate.program import Block, GateOp, Program, build_program, compile_steps
@@ -199,11 +201,31 @@ def run_statevector(ops: tuple[GateOp, ...], values: Values, batch: int, k: int)
     return psi
 
 
+def resolve_noise(compiled: CompiledAdapter, noise: NoiseSpec | bool) -> NoiseSpec | None:
+    """``True``: the device noise of ``compiled`` (idle relaxation on); ``False``: none."""
+    if isinstance(noise, NoiseSpec):
+        if noise.num_qubits != len(compiled.active_qubits):
+            raise SimulationError(
+                f"the noise spec covers {noise.num_qubits} qubits; the adapter has "
+                f"{len(compiled.active_qubits)} active qubits"
+            )
+        return noise
+    return noise_spec(compiled.device, compiled.active_qubits) if noise else None
+
+
 class _Base:
-    def __init__(self, compiled: CompiledAdapter, *, noisy: bool, angles: AnglesFn | None):
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noise: NoiseSpec | bool,
+        fold: int,
+        angles: AnglesFn | None,
+    ):
         self.compiled = compiled
         self.spec = compiled.spec
-        self.program: Program = build_program(compiled, noisy=noisy)
+        self.noise = resolve_noise(compiled, noise)
+        self.program: Program = build_program(compiled, self.noise, fold=fold)
         self._angles = angles if angles is not None else default_embedding_angles(compiled)
         self._chunk = max(1, CHUNK_ELEMENTS >> (2 * self.program.num_qubits))
         #: Use the compiled kernels for value-only simulations (False: always torch).
@@ -275,7 +297,8 @@ class DensityMatrixEngine(_Base):
 
     Args:
         compiled: the compiled adapter.
-        noisy: include the device's noise (``False``: the ideal circuit).
+        noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
+        fold: odd gate-folding factor (1: the compiled circuit).
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
     """
 
@@ -283,10 +306,11 @@ class DensityMatrixEngine(_Base):
         self,
         compiled: CompiledAdapter,
         *,
-        noisy: bool = True,
+        noise: NoiseSpec | bool = True,
+        fold: int = 1,
         embedding_angles: AnglesFn | None = None,
     ) -> None:
-        super().__init__(compiled, noisy=noisy, angles=embedding_angles)
+        super().__init__(compiled, noise=noise, fold=fold, angles=embedding_angles)
         self._steps = compile_steps(self.program.ops)
 
     def run(self, x: Any, theta: Any, *, density_matrices: bool = False) -> NoisyResult:
@@ -327,7 +351,8 @@ class FastNoisyEngine(_Base):
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
         fit_samples: exact preparations used to fit the ``effective`` channel.
         seed: seed of the fitting inputs.
-        noisy: include the device's noise at all (``False``: ideal circuit).
+        noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
+        fold: odd gate-folding factor (1: the compiled circuit).
 
     Raises:
         SimulationError: unknown ``prep_noise``.
@@ -341,13 +366,14 @@ class FastNoisyEngine(_Base):
         embedding_angles: AnglesFn | None = None,
         fit_samples: int = 64,
         seed: int = 0,
-        noisy: bool = True,
+        noise: NoiseSpec | bool = True,
+        fold: int = 1,
     ) -> None:
         if prep_noise not in PREP_NOISE_MODES:
             raise SimulationError(
                 f"prep_noise={prep_noise!r} is not valid; accepted: {', '.join(PREP_NOISE_MODES)}"
             )
-        super().__init__(compiled, noisy=noisy, angles=embedding_angles)
+        super().__init__(compiled, noise=noise, fold=fold, angles=embedding_angles)
         self.prep_noise: PrepNoise = prep_noise
         prog = self.program
         self._prep_steps = compile_steps(prog.prep)

@@ -10,8 +10,15 @@
 * every parameterised gate must be an ``rz`` whose angle is ``c0 + c1 * p`` for one parameter
   ``p``; ``c0, c1`` come from binding ``p = 0`` and ``p = 1`` and are checked at a third point,
   so angles evaluate vectorised over a batch;
-* each gate carries the Pauli transfer matrix of the noise Aer applies after it
-  (:mod:`qaa_hw.simulate.channels`).
+* each gate carries the Pauli transfer matrix of the noise that follows it, from the one
+  :class:`~qaa_hw.simulate.noise.NoiseSpec`;
+* with ``fold`` = 2k + 1, every timed gate G becomes ``G (G^-1 G)^k`` (gate folding, what
+  Mitiq's ``fold_all`` does on hardware): ``sx^-1`` is ``rz(pi) sx rz(pi)``, ``x``, ``ecr``,
+  ``cz`` and ``cx`` are their own inverses, ``rz`` is virtual and not folded; every copy carries
+  the gate's noise and takes its time;
+* with idle relaxation on, the (folded) circuit is scheduled ASAP
+  (:mod:`qaa_hw.simulate.schedule`) and an ``idle`` op carrying the relaxation channel of each
+  idle window is inserted before the gate that ends the window (trailing windows at the end).
 
 :func:`compile_steps` then turns the ops into :class:`Block` s: constant gates (with their
 noise) are multiplied into one Pauli transfer matrix per two-qubit gate (one-qubit gates are
@@ -31,11 +38,16 @@ import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
-from qaa_hw.simulate.channels import NoiseChannels, device_channels
+from qaa_hw.simulate.noise import NoiseSpec
+from qaa_hw.simulate.schedule import asap, idle_windows, total_duration_s
 
 ANSATZ_BARRIER = "qaa:ansatz"
 PREP_PARAMETER = "alpha"
 ANSATZ_PARAMETER = "theta"
+#: Name of the op that carries an idle window's relaxation.
+IDLE = "idle"
+#: Gates that are their own inverse (folding appends ``G G``).
+SELF_INVERSE = frozenset({"x", "ecr", "cz", "cx"})
 _CHECK_POINT = 0.7318
 _CDTYPE = torch.complex128
 
@@ -52,6 +64,7 @@ class GateOp:
         param: ``(vector name, index)`` of the rz angle's parameter, or ``None``.
         c0: constant part of the rz angle.
         c1: slope of the rz angle in its parameter.
+        duration_s: how long the gate (or the idle window of an ``idle`` op) lasts.
     """
 
     name: str
@@ -61,6 +74,7 @@ class GateOp:
     param: tuple[str, int] | None = None
     c0: float = 0.0
     c1: float = 0.0
+    duration_s: float = 0.0
 
     def ptm(self) -> torch.Tensor:
         """Pauli transfer matrix of the noisy gate (constant gates only)."""
@@ -94,6 +108,8 @@ class Program:
         num_alpha: length of the ``alpha`` parameter vector (embedding angles).
         num_theta: length of ``theta``.
         noisy: whether any noise channel is attached.
+        fold: gate-folding factor (1: the compiled circuit).
+        duration_s: scheduled duration of the circuit (0 without noise).
     """
 
     physical_qubits: tuple[int, ...]
@@ -105,6 +121,8 @@ class Program:
     num_alpha: int
     num_theta: int
     noisy: bool
+    fold: int = 1
+    duration_s: float = 0.0
 
     @property
     def prep(self) -> tuple[GateOp, ...]:
@@ -127,12 +145,15 @@ class Program:
         return len(self.final_local)
 
 
-def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
+def build_program(
+    compiled: CompiledAdapter, noise: NoiseSpec | None, *, fold: int = 1
+) -> Program:
     """Read a compiled adapter into a :class:`Program` on its active qubits.
 
     Args:
         compiled: the compiled adapter (physical circuit in the device basis).
-        noisy: attach the device's channels (``False``: the ideal circuit).
+        noise: the noise on ``compiled.active_qubits`` (``None``: the ideal circuit).
+        fold: odd gate-folding factor (see the module docstring).
 
     Returns:
         The program.
@@ -140,13 +161,16 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
     Raises:
         SimulationError: several ``qaa:ansatz`` barriers, a parameterised gate that is not an
             affine ``rz``, ``theta`` gates that the preparation depends on (or any parameter
-            on the wrong side of the barrier), or an instruction the engines do not simulate
-            (measure, reset, delay, ...).
+            on the wrong side of the barrier), an instruction the engines do not simulate
+            (measure, reset, delay, ...), or an even or non-integer ``fold``.
     """
+    if isinstance(fold, bool) or not isinstance(fold, int) or fold < 1 or fold % 2 == 0:
+        raise SimulationError(
+            f"fold={fold!r} is not valid; accepted: an odd integer >= 1 (G (G^-1 G)^k)"
+        )
     circuit = compiled.circuit
     active = compiled.active_qubits
     local = {p: i for i, p in enumerate(active)}
-    channels: NoiseChannels | None = device_channels(compiled.device, active) if noisy else None
     ops: list[GateOp] = []
     split: int | None = None
     sizes = {PREP_PARAMETER: 0, ANSATZ_PARAMETER: 0}
@@ -162,7 +186,7 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
                     )
                 split = len(ops)
             continue
-        gate = _gate_op(op, qubits, channels)
+        gate = _gate_op(op, qubits, noise)
         if gate.param is not None:
             name, index = gate.param
             if name not in sizes:
@@ -172,13 +196,18 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
                 )
             sizes[name] = max(sizes[name], index + 1)
         ops.append(gate)
+    if fold > 1:
+        ops, split = _folded(ops, split, fold, noise)
+    duration = 0.0
+    if noise is not None:
+        ops, split, duration = _with_idle(ops, split, noise)
     if split is None:
         ops, split = _infer_split(ops)
     _check_sides(ops, split)
     _check_parameter_counts(compiled, sizes)
     final_local = tuple(local[q] for q in compiled.final_layout)
-    if channels is not None:
-        readout = channels.readout[list(final_local)].clone()
+    if noise is not None:
+        readout = noise.confusion(final_local)
     else:
         readout = torch.eye(2, dtype=torch.float64).repeat(len(final_local), 1, 1)
     return Program(
@@ -190,8 +219,67 @@ def build_program(compiled: CompiledAdapter, *, noisy: bool = True) -> Program:
         readout=readout,
         num_alpha=sizes[PREP_PARAMETER],
         num_theta=compiled.spec.num_parameters,
-        noisy=channels is not None and not channels.is_ideal,
+        noisy=noise is not None and not noise.is_ideal,
+        fold=fold,
+        duration_s=duration,
     )
+
+
+def _folded(
+    ops: Sequence[GateOp], split: int | None, fold: int, noise: NoiseSpec | None
+) -> tuple[list[GateOp], int | None]:
+    """Every timed gate G replaced by ``G (G^-1 G)^k``, ``fold = 2k + 1``."""
+    out: list[GateOp] = []
+    new_split = None
+    for position, op in enumerate(ops):
+        if position == split:
+            new_split = len(out)
+        out.append(op)
+        if op.name == "rz":
+            continue
+        inverse = [op] if op.name in SELF_INVERSE else _sx_inverse(op, noise)
+        for _ in range(fold // 2):
+            out += inverse
+            out.append(op)
+    if split is not None and new_split is None:
+        new_split = len(out)
+    return out, new_split
+
+
+def _sx_inverse(op: GateOp, noise: NoiseSpec | None) -> list[GateOp]:
+    """``sx^-1 = rz(pi) sx rz(pi)`` (one ``sx`` pulse, with its noise)."""
+    if op.name != "sx":
+        raise SimulationError(
+            f"gate {op.name!r} cannot be folded with native gates; foldable: sx, "
+            f"{', '.join(sorted(SELF_INVERSE))} (rz is virtual)"
+        )
+    flip = _constant_rz(op.qubits, math.pi, noise)
+    return [flip, op, flip]
+
+
+def _with_idle(
+    ops: Sequence[GateOp], split: int | None, noise: NoiseSpec
+) -> tuple[list[GateOp], int | None, float]:
+    """Insert the relaxation of every idle window (see the module docstring)."""
+    timed = [(op.name, op.qubits) for op in ops]
+    slots = asap(timed, noise.duration_s, noise.num_qubits)
+    windows: dict[int, list[GateOp]] = {}
+    if noise.idle:
+        for w in idle_windows(timed, slots, noise.num_qubits):
+            ptm = noise.relaxation_ptm(w.qubit, w.seconds)
+            if ptm is not None:
+                eye = torch.eye(2, dtype=_CDTYPE)
+                idle = GateOp(IDLE, (w.qubit,), eye, ptm, duration_s=w.seconds)
+                windows.setdefault(w.before, []).append(idle)
+    out: list[GateOp] = []
+    new_split = None
+    for position in range(len(ops) + 1):
+        if position == split:
+            new_split = len(out)
+        out += windows.get(position, [])
+        if position < len(ops):
+            out.append(ops[position])
+    return out, (new_split if split is not None else None), total_duration_s(slots)
 
 
 def _infer_split(ops: Sequence[GateOp]) -> tuple[list[GateOp], int]:
@@ -236,7 +324,13 @@ def _check_parameter_counts(compiled: CompiledAdapter, sizes: Mapping[str, int])
         )
 
 
-def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None) -> GateOp:
+def _constant_rz(qubits: tuple[int, ...], value: float, noise: NoiseSpec | None) -> GateOp:
+    phase = torch.tensor([-0.5j * value, 0.5j * value], dtype=_CDTYPE).exp()
+    error = noise.gate_error("rz", qubits) if noise is not None else None
+    return GateOp("rz", qubits, torch.diag(phase), error, None, value, 0.0)
+
+
+def _gate_op(op: object, qubits: tuple[int, ...], noise: NoiseSpec | None) -> GateOp:
     from qiskit.circuit import ParameterExpression
 
     name: str = op.name  # type: ignore[attr-defined]
@@ -246,7 +340,8 @@ def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None
             f"instruction {name!r} on {len(qubits)} qubit(s) is not supported by the noisy "
             "engine (expected native one- and two-qubit gates, no measurements or delays)"
         )
-    noise = channels.gate_error(name, qubits) if channels is not None else None
+    error = noise.gate_error(name, qubits) if noise is not None else None
+    duration = noise.duration_s(name, qubits) if noise is not None else 0.0
     if name == "rz":
         angle = params[0]
         if isinstance(angle, ParameterExpression) and angle.parameters:
@@ -255,10 +350,8 @@ def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None
             if vector is None:
                 raise SimulationError(f"rz parameter {param} is not part of a ParameterVector")
             index = int(param.index)  # type: ignore[attr-defined]
-            return GateOp(name, qubits, None, noise, (vector.name, index), c0, c1)
-        value = float(angle)
-        phase = torch.tensor([-0.5j * value, 0.5j * value], dtype=_CDTYPE).exp()
-        return GateOp(name, qubits, torch.diag(phase), noise, None, value, 0.0)
+            return GateOp(name, qubits, None, error, (vector.name, index), c0, c1)
+        return _constant_rz(qubits, float(angle), noise)
     if any(isinstance(p, ParameterExpression) and p.parameters for p in params):
         raise SimulationError(
             f"parameterised {name!r} gate found; after transpilation only rz may carry "
@@ -268,7 +361,7 @@ def _gate_op(op: object, qubits: tuple[int, ...], channels: NoiseChannels | None
         matrix = torch.tensor(op.to_matrix(), dtype=_CDTYPE)  # type: ignore[attr-defined]
     except Exception as e:  # qiskit raises various errors for matrix-less instructions
         raise SimulationError(f"instruction {name!r} has no matrix: {e}") from e
-    return GateOp(name, qubits, matrix, noise)
+    return GateOp(name, qubits, matrix, error, duration_s=duration)
 
 
 def _affine(expr: object) -> tuple[object, float, float]:

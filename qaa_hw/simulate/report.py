@@ -143,7 +143,7 @@ def evaluate_noisy(
     x, theta = random_problem(compiled, inputs, seed)
     ideal = simulate_qaa(spec, torch.as_tensor(x),
                          torch.as_tensor(theta).reshape(spec.parameter_shape)).numpy()
-    ideal_state = DensityMatrixEngine(compiled, noisy=False).run(
+    ideal_state = DensityMatrixEngine(compiled, noise=False).run(
         x, theta, density_matrices=True
     ).density_matrices
     assert ideal_state is not None

@@ -113,8 +113,8 @@ def test_ddd_pads_only_idle_time_with_identities(line3_device, executor, rule) -
     # XYXY needs a window of 4 layers; this small circuit's moments have none
     assert added > 0 or (rule, executor) == ("xyxy", "cirq")
     if executor == "aer":
-        device = mitigator.backend.device
-        before, after = schedule(circuit, device), schedule(padded, device)
+        noise = mitigator.backend.noise
+        before, after = schedule(circuit, noise), schedule(padded, noise)
         assert max(s.end_s for s in after) == pytest.approx(max(s.end_s for s in before))
         ops = list(padded.all_operations())
         for s in after:  # every pulse starts at its tick

@@ -96,11 +96,10 @@ def test_folded_circuit_runs_natively_with_its_idle_time(brisbane3) -> None:  # 
 
 def test_not_before_tag_delays_an_operation() -> None:
     device = brisbane()
-    from qaa_hw.devices.model import restrict
+    from qaa_hw.simulate.noise import noise_spec
 
-    sub = restrict(device, (0, 1))
     circuit = cirq.Circuit(cirq.X(a) ** 0.5, (cirq.X(a) ** 0.5).with_tags(NotBefore(1e-6)))
-    starts = [s.start_s for s in schedule(circuit, sub)]
+    starts = [s.start_s for s in schedule(circuit, noise_spec(device, (0, 1)))]
     assert starts[0] == 0.0 and math.isclose(starts[1], 1e-6)
 
 

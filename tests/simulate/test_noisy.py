@@ -13,8 +13,8 @@ from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.devices.model import restrict
 from qaa_hw.errors import SimulationError
-from qaa_hw.simulate.channels import device_channels, ptm_matrix, superop_matrix
 from qaa_hw.simulate.executors import AerExecutor
+from qaa_hw.simulate.noise import noise_spec, ptm_matrix, superop_matrix
 from qaa_hw.simulate.noisy import (
     DensityMatrixEngine,
     FastNoisyEngine,
@@ -51,7 +51,7 @@ def aer4(adapter4):
 
 
 def test_program_uses_only_active_qubits(adapter4):
-    program = build_program(adapter4)
+    program = build_program(adapter4, noise_spec(adapter4.device, adapter4.active_qubits))
     assert program.num_qubits == len(adapter4.active_qubits) < adapter4.device.num_qubits
     assert set(program.physical_qubits) == set(adapter4.active_qubits)
     assert program.noisy
@@ -84,7 +84,7 @@ def test_density_matrix_engine_matches_aer(adapter4, aer4):
 def test_noiseless_device_gives_ideal_qaa_output(mode):
     spec = QAASpec(num_qubits=3, num_layers=2, rotations="ry_rz")
     adapter = compiled_adapter(spec, brisbane(), BRISBANE_PATH, noise_scale=0.0)
-    assert device_channels(adapter.device, adapter.active_qubits).is_ideal
+    assert noise_spec(adapter.device, adapter.active_qubits).is_ideal
     x, theta = random_inputs(spec, 5, seed=3)
     ideal = _ideal(spec, x, theta)
     engine = FastNoisyEngine(adapter, prep_noise=mode)
@@ -177,7 +177,7 @@ def test_sampling_keeps_correlations():
 
 
 def test_readout_confusion_is_aers(adapter4):
-    program = build_program(adapter4)
+    program = build_program(adapter4, noise_spec(adapter4.device, adapter4.active_qubits))
     model_errors = AerExecutor(adapter4).confusion
     assert np.allclose(program.readout.numpy(), model_errors)
     assert np.all(program.readout.numpy()[:, 0, 1] > 0)
@@ -187,7 +187,7 @@ def test_channels_are_aer_errors(adapter4):
     from qaa_hw.devices.qiskit_convert import to_aer_noise_model
 
     active = adapter4.active_qubits
-    channels = device_channels(adapter4.device, active)
+    channels = noise_spec(adapter4.device, active)
     model = to_aer_noise_model(restrict(adapter4.device, active))
     error = model._local_quantum_errors["ecr"]
     (qargs, quantum_error), *_ = error.items()
@@ -224,11 +224,11 @@ def test_non_affine_angle_is_rejected():
     qc.barrier(0, label="qaa:ansatz")
     qc.rz(theta[0] * theta[0], 0)
     with pytest.raises(SimulationError, match="not an affine function"):
-        build_program(_adapter_with(qc, spec))
+        build_program(_adapter_with(qc, spec), None)
     qc2 = QuantumCircuit(brisbane().num_qubits)
     qc2.rz(Parameter("phi"), 0)
     with pytest.raises(SimulationError, match="not part of a ParameterVector"):
-        build_program(_adapter_with(qc2, spec))
+        build_program(_adapter_with(qc2, spec), None)
 
 
 def test_without_barrier_the_preparation_is_inferred(adapter4):
@@ -254,7 +254,7 @@ def test_theta_before_alpha_on_a_wire_is_rejected():
     qc.sx(0)
     qc.rz(alpha[0] + math.pi, 0)
     with pytest.raises(SimulationError, match=r"theta\[0\] is part of the state preparation"):
-        build_program(_adapter_with(qc, spec))
+        build_program(_adapter_with(qc, spec), None)
 
 
 def test_approximate_embedding_uses_the_simulated_ideal_preparation():

@@ -8,9 +8,10 @@ A backend maps ``(spec, x, theta)`` to the circuit readout (``[..., n]`` Z expec
   (:func:`qaa_hw.simulate.statevector.simulate_qaa`).
 * :class:`NoisyBackend`: the adapter compiled for a device
   (:func:`qaa_hw.compile.api.compile_adapter`) and evaluated by
-  :class:`~qaa_hw.simulate.noisy.FastNoisyEngine` on the device with its noise scaled by λ
+  :class:`~qaa_hw.simulate.noisy.FastNoisyEngine` with the device's
+  :class:`~qaa_hw.simulate.noise.NoiseSpec` (idle relaxation on), its noise scaled by λ
   (:func:`~qaa_hw.devices.model.scale_noise`; the physical circuit is kept, only the noise
-  changes). Optionally finite shots.
+  changes). Optionally finite shots, gate folding or a given (e.g. pulse-stretched) spec.
 
 **Quadratic form.** With an exact amplitude embedding and ``prep_noise`` ``"effective"`` or
 ``"none"``, the engine's readout is exactly a quadratic form of the normalised input,
@@ -45,6 +46,7 @@ from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, scale_noise
 from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.simulate.noise import NoiseSpec, noise_spec
 from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise, sample_outcomes
 from qaa_hw.simulate.statevector import simulate_qaa
 
@@ -157,6 +159,10 @@ class NoisyBackend(QAABackend):
             ``"effective"`` (default) allows the fast, fully differentiable quadratic form.
         shots: finite shots per token (``None``: exact expectation values).
         seed: seed of the engine's fit and of the shot sampler.
+        idle: relax idle qubits on the scheduled idle windows (default).
+        noise: a noise spec of the λ-scaled device on the active qubits to use instead
+            (e.g. pulse-stretched for ZNE).
+        fold: odd gate-folding factor (ZNE).
 
     Raises:
         ConfigError: invalid ``prep_noise`` or ``shots``.
@@ -173,6 +179,9 @@ class NoisyBackend(QAABackend):
         prep_noise: PrepNoise = "effective",
         shots: int | None = None,
         seed: int = 0,
+        idle: bool = True,
+        noise: NoiseSpec | None = None,
+        fold: int = 1,
     ) -> None:
         if prep_noise not in PREP_NOISE_MODES:
             raise ConfigError(
@@ -184,7 +193,13 @@ class NoisyBackend(QAABackend):
         self.noise_scale = float(noise_scale)
         self.base_device: DeviceModel = compiled.device
         self.compiled = replace(compiled, device=scale_noise(compiled.device, noise_scale))
-        self.engine = FastNoisyEngine(self.compiled, prep_noise=prep_noise, seed=seed)
+        self.noise = noise if noise is not None else noise_spec(
+            self.compiled.device, self.compiled.active_qubits, idle=idle
+        )
+        self.fold = fold
+        self.engine = FastNoisyEngine(
+            self.compiled, prep_noise=prep_noise, seed=seed, noise=self.noise, fold=fold
+        )
         self.prep_noise: PrepNoise = prep_noise
         self.shots = shots
         self.seed = int(seed)
@@ -197,11 +212,19 @@ class NoisyBackend(QAABackend):
             self._decoder = _probe_decoder(spec.dim)
             self._check_quadratic()
 
+    def amplified(self, noise: NoiseSpec, fold: int, *, seed: int) -> NoisyBackend:
+        """The same adapter and settings with another noise spec and folding factor."""
+        return NoisyBackend(
+            replace(self.compiled, device=self.base_device), noise_scale=self.noise_scale,
+            prep_noise=self.prep_noise, shots=self.shots, seed=seed, noise=noise, fold=fold,
+        )
+
     # ------------------------------------------------------------------ description
     def describe(self) -> dict[str, Any]:
         """See :meth:`QAABackend.describe`."""
         return {"backend": self.kind, "device": self.base_device.name,
-                "noise_scale": self.noise_scale, "mitigation": "none", "shots": self.shots}
+                "noise_scale": self.noise_scale, "mitigation": "none", "shots": self.shots,
+                "idle_relaxation": self.noise.idle}
 
     def clear_cache(self) -> None:
         """Forget cached quadratic forms and restart the shot sampler from its seed."""

@@ -1,23 +1,24 @@
 """Mitigated QAA backends for LLM evaluation: zero-noise extrapolation with Mitiq's factories.
 
-**What runs.** :class:`ZNEBackend` evaluates the compiled adapter with the fast noisy engine at
-the amplified noise levels ``λ·s`` for each ZNE scale factor ``s`` (default 1, 3, 5) and
-extrapolates every output to zero noise with the Mitiq factory named by the
-:class:`~qaa_hw.mitigation.techniques.ZNE` record (``ZNE.make_factory``: Richardson by
-default). The extrapolation is Mitiq's; nothing of it is re-implemented here.
+**What runs.** :class:`ZNEBackend` evaluates the compiled adapter with the fast noisy engine with
+the noise amplified to each ZNE scale factor ``s`` (default 1, 3, 5) by the technique's
+:class:`~qaa_hw.mitigation.scaling.NoiseScaling` strategy, the same object the Mitiq path
+(:class:`~qaa_hw.mitigation.Mitigator`, ``qaa_hw simulate --mitigation zne``, sweeps) uses:
 
-**How the noise is amplified.** By scaling the device's calibrated errors (gate errors,
-readout errors and 1/T1, 1/T2 multiplied by ``s``; :func:`~qaa_hw.devices.model.scale_noise`),
-the simulated analogue of pulse stretching (Kandala et al., Nature 2019), *not* by unitary
-folding. Folding through :class:`qaa_hw.mitigation.Mitigator` costs about 0.8 s per input
-on Aer (4 qubits, 3 folded circuits, 2-core host), and an LLM evaluation needs the adapter
-outputs of every token in every adapted layer (tens of thousands per pass), so circuit-level
-folding is out of reach here; ``qaa_hw mitigate`` and the sweeps use it on adapter outputs
-directly. Because the amplified circuits run on the same fast engine as the ``noisy`` rows,
-mitigated and unmitigated rows share one noise model and are directly comparable.
+* gate folding (``fold_random``, the default, or ``fold_all``; odd integer factors): every
+  gate ``G -> G (G^-1 G)^k`` inside the engine's program, idle windows rescheduled, readout
+  untouched. What a user can run on hardware; equal to Mitiq's folding on Aer to round-off
+  (``tests/simulate/test_one_physics.py``).
+* ``pulse_stretch``: gate errors and relaxation (gates and idle windows) scaled by ``s``,
+  readout not.
+
+Each output is extrapolated to zero noise with the Mitiq factory of the
+:class:`~qaa_hw.mitigation.techniques.ZNE` record (Richardson by default); nothing of the
+extrapolation is re-implemented here. With ``shots``, every amplified circuit is sampled
+independently, so the extrapolation's amplification of the shot noise shows in the results.
 
 **Linearity.** Richardson, linear and polynomial factories are linear in the values they
-extrapolate, so the mitigated output is ``sum_k w_k out_{λ s_k}(x)`` with weights read once
+extrapolate, so the mitigated output is ``sum_k w_k out_{s_k}(x)`` with weights read once
 from the factory (and checked on random values). That keeps the readout a quadratic form of
 the input (fast, differentiable) and lets shots be combined per token. Exponential factories
 are not linear and are refused.
@@ -41,12 +42,6 @@ from qaa_hw.simulate.noisy import PrepNoise
 
 #: Mitigation names accepted by fine-tuning evaluation.
 MITIGATIONS: tuple[str, ...] = ("none", "zne")
-
-
-def zne_technique(factory: str = "richardson",
-                  scale_factors: tuple[float, ...] = (1.0, 3.0, 5.0)) -> ZNE:
-    """The default ZNE record (its ``folding`` field is not used by :class:`ZNEBackend`)."""
-    return ZNE(factory=factory, scale_factors=scale_factors)
 
 
 def extrapolation_weights(technique: ZNE) -> np.ndarray:
@@ -80,7 +75,8 @@ class ZNEBackend(QAABackend):
     Args:
         compiled: the adapter compiled for the device.
         noise_scale: λ, the noise level being mitigated.
-        technique: the ZNE record (factory and scale factors).
+        technique: the ZNE record (factory, scale factors, noise scaling; default
+            Richardson at 1, 3, 5 with random gate folding).
         prep_noise: preparation noise of the engine (see :class:`NoisyBackend`).
         shots: finite shots per amplified circuit and token (``None``: exact).
         seed: seed of the engines and samplers.
@@ -100,13 +96,15 @@ class ZNEBackend(QAABackend):
     ) -> None:
         if not math.isfinite(noise_scale) or noise_scale < 0:
             raise ConfigError(f"noise_scale={noise_scale!r} is not valid; accepted: >= 0")
-        self.technique = technique if technique is not None else zne_technique()
+        self.technique = technique if technique is not None else ZNE()
         self.weights = extrapolation_weights(self.technique)
         self.noise_scale = float(noise_scale)
         self.shots = shots
+        base = NoisyBackend(compiled, noise_scale=self.noise_scale, prep_noise=prep_noise,
+                            shots=shots, seed=seed)
+        scaling = self.technique.noise_scaling(seed)
         self.scaled = [
-            NoisyBackend(compiled, noise_scale=self.noise_scale * s, prep_noise=prep_noise,
-                         shots=shots, seed=seed + k)
+            base.amplified(*scaling.engine_setting(base.noise, s), seed=seed + k)
             for k, s in enumerate(self.technique.scale_factors)
         ]
         self.device_name = compiled.device.name
@@ -115,8 +113,7 @@ class ZNEBackend(QAABackend):
         """See :meth:`QAABackend.describe`."""
         return {"backend": self.kind, "device": self.device_name,
                 "noise_scale": self.noise_scale, "mitigation": "zne", "shots": self.shots,
-                "technique": {**self.technique.to_dict(), "folding": None,
-                              "noise_amplification": "device error scaling"}}
+                "technique": self.technique.to_dict()}
 
     def clear_cache(self) -> None:
         """Clear every amplified backend's cache."""

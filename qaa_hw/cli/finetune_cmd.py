@@ -105,7 +105,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--eval-noise", type=_csv(float, "--eval-noise"), default=[1.0],
                    help="comma-separated noise scales (default 1)")
     e.add_argument("--mitigation", type=_csv(str, "--mitigation"), default=["none"],
-                   help="comma-separated: none, zne (default none)")
+                   help="comma-separated: none, zne (Richardson at 1,3,5 with gate folding), "
+                        "zne:pulse_stretch or zne:fold_all (default none)")
     e.add_argument("--shots", type=positive_int("--shots"),
                    help="finite shots per token in noisy evaluation (default exact)")
     e.add_argument("--eval-every", type=_non_negative_int("--eval-every"), default=0,

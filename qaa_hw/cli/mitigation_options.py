@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from qaa_hw.cli._common import positive_int
 from qaa_hw.errors import ConfigError
+from qaa_hw.mitigation.scaling import SCALINGS
 from qaa_hw.mitigation.techniques import (
     DDD,
     DDD_RULES,
     FACTORIES,
-    FOLDINGS,
     PEC,
     PEC_REPRESENTATIONS,
     REM,
@@ -87,8 +87,10 @@ def add_mitigation_options(parser: argparse.ArgumentParser) -> None:
                        help="ZNE extrapolation (default richardson)")
     group.add_argument("--scale-factors", type=scale_factor_list, default=(1.0, 3.0, 5.0),
                        metavar="LIST", help="ZNE noise scale factors (default 1,3,5)")
-    group.add_argument("--zne-folding", choices=FOLDINGS, default="random",
-                       help="ZNE gate folding (default random)")
+    group.add_argument("--zne-scaling", choices=tuple(SCALINGS), default="fold_random",
+                       help="ZNE noise amplification: gate folding (runnable on hardware; "
+                            "default fold_random) or pulse_stretch (gate errors and "
+                            "relaxation scaled, readout not)")
     group.add_argument("--zne-order", type=positive_int("--zne-order"), default=2,
                        help="order of --zne-factory polynomial (default 2)")
     group.add_argument("--rem-method", choices=REM_METHODS, default="tensored",
@@ -110,7 +112,7 @@ def techniques_from_args(args: argparse.Namespace) -> list[Technique]:
     def single(name: str) -> Technique:
         if name == "zne":
             return ZNE(factory=args.zne_factory, scale_factors=args.scale_factors,
-                       folding=args.zne_folding, order=args.zne_order)
+                       scaling=args.zne_scaling, order=args.zne_order)
         if name == "rem":
             return REM(method=args.rem_method)
         if name == "ddd":

@@ -23,12 +23,14 @@ from typing import Any
 import torch
 
 from qaa_hw.adapters.backends import CompileCache, IdealBackend, NoisyBackend, QAABackend
-from qaa_hw.adapters.mitigated import MITIGATIONS, ZNEBackend, zne_technique
+from qaa_hw.adapters.mitigated import MITIGATIONS, ZNEBackend
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError, did_you_mean
 from qaa_hw.finetune.data import Example, collate, encode_examples, encode_prompt, perplexity
 from qaa_hw.finetune.methods import AdaptedModel
 from qaa_hw.finetune.metrics import BertScoreModel, TextScores, score_texts
+from qaa_hw.mitigation.scaling import SCALINGS
+from qaa_hw.mitigation.techniques import ZNE
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,9 @@ class EvalSetting:
     Attributes:
         device: catalog device name; ``None`` for the ideal statevector.
         noise_scale: λ applied to the device's calibrated noise.
-        mitigation: ``"none"`` or ``"zne"``.
+        mitigation: ``"none"``, ``"zne"`` (Richardson at 1, 3, 5 with gate folding) or
+            ``"zne:<scaling>"`` with a scaling of :data:`qaa_hw.mitigation.scaling.SCALINGS`
+            (e.g. ``"zne:pulse_stretch"``).
         shots: finite shots per token and layer (``None``: exact expectations).
     """
 
@@ -50,11 +54,12 @@ class EvalSetting:
     shots: int | None = None
 
     def __post_init__(self) -> None:
-        if self.mitigation not in MITIGATIONS:
+        name, _, scaling = self.mitigation.partition(":")
+        accepted = (*MITIGATIONS, *(f"zne:{s}" for s in SCALINGS))
+        if name not in MITIGATIONS or (scaling and (name != "zne" or scaling not in SCALINGS)):
             raise ConfigError(
                 f"mitigation={self.mitigation!r} is not valid for fine-tuning evaluation"
-                f"{did_you_mean(self.mitigation, MITIGATIONS)}; accepted: "
-                f"{', '.join(MITIGATIONS)}"
+                f"{did_you_mean(self.mitigation, accepted)}; accepted: {', '.join(accepted)}"
             )
         if self.device is None and (self.mitigation != "none" or self.shots is not None):
             raise ConfigError("mitigation and shots need a device (the ideal backend is exact)")
@@ -115,9 +120,11 @@ def make_backend(
     if setting.device is None:
         return IdealBackend()
     compiled = compile_cache.get(spec, setting.device, seed=seed)
-    if setting.mitigation == "zne":
+    name, _, scaling = setting.mitigation.partition(":")
+    if name == "zne":
+        technique = ZNE(scaling=scaling) if scaling else ZNE()
         return ZNEBackend(compiled, noise_scale=setting.noise_scale,
-                          technique=zne_technique(), prep_noise=prep_noise,  # type: ignore[arg-type]
+                          technique=technique, prep_noise=prep_noise,  # type: ignore[arg-type]
                           shots=setting.shots, seed=seed)
     return NoisyBackend(compiled, noise_scale=setting.noise_scale,
                         prep_noise=prep_noise, shots=setting.shots,  # type: ignore[arg-type]

@@ -155,12 +155,12 @@ class Mitigator:
         return self._circuits[key]
 
     def _scale_noise(self, zne: ZNE, key: bytes) -> Callable[[Any, float], Any]:
-        """``zne``'s Mitiq folding function, memoised per (input, folding, scale factor):
-        ZNE settings that differ only in the factory fold the same circuits."""
-        fold = zne.scale_method(self.seed)
+        """``zne``'s noise scaling (a Mitiq ``scale_noise``), memoised per (input, scaling,
+        scale factor): ZNE settings that differ only in the factory scale the same circuits."""
+        fold = zne.noise_scaling(self.seed)
 
         def scale(circuit: Any, scale_factor: float) -> Any:
-            memo = (key, zne.folding, float(scale_factor))
+            memo = (key, zne.scaling, float(scale_factor))
             if memo not in self._folds:
                 self._folds[memo] = fold(circuit, scale_factor)
             return self._folds[memo]

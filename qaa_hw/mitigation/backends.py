@@ -44,6 +44,7 @@ from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
 from qaa_hw.mitigation.lowering import schedule, timed_circuit
+from qaa_hw.mitigation.scaling import stretch_factor
 from qaa_hw.simulate.executors import (
     AerExecutor,
     CirqExecutor,
@@ -88,6 +89,7 @@ class Backend:
         self.shots_run = 0
         self._draws: dict[bytes, int] = {}
         self._cache: dict[cirq.FrozenCircuit, np.ndarray] = {}
+        self._stretch_backends: dict[float, Backend] = {}
 
     @property
     def num_logical(self) -> int:
@@ -131,7 +133,7 @@ class Backend:
         if todo:
             if len(self._cache) + len(todo) > CACHE_SIZE:
                 self._cache.clear()
-            fresh = [np.asarray(p, dtype=float) for p in self._exact(list(todo.values()))]
+            fresh = self._exact_stretched(list(todo.values()))
             self._cache.update(zip(todo, fresh, strict=True))
         exact = np.stack([self._cache[key] for key in keys])
         self.circuits_run += len(circuits)
@@ -143,6 +145,26 @@ class Backend:
     def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
         """The idle windows DDD may fill (:mod:`qaa_hw.mitigation.idle`)."""
         raise NotImplementedError
+
+    def _exact_stretched(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
+        """Exact distributions; circuits tagged by
+        :class:`~qaa_hw.mitigation.scaling.PulseStretch` run on the stretched noise spec."""
+        out: list[np.ndarray] = [np.empty(0)] * len(circuits)
+        groups: dict[float, list[int]] = {}
+        for i, circuit in enumerate(circuits):
+            groups.setdefault(stretch_factor(circuit), []).append(i)
+        for factor, index in groups.items():
+            backend = self if factor == 1.0 else self._stretched(factor)
+            for i, probs in zip(index, backend._exact([circuits[i] for i in index]), strict=True):
+                out[i] = np.asarray(probs, dtype=float)
+        return out
+
+    def _stretched(self, factor: float) -> Backend:
+        if factor not in self._stretch_backends:
+            self._stretch_backends[factor] = type(self)(
+                self.executor.compiled, noise=self.noise.stretched(factor), seed=self.seed
+            )
+        return self._stretch_backends[factor]
 
     def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
         raise NotImplementedError
@@ -259,13 +281,14 @@ class CirqBackend(Backend):
 
 
 def _pulses_for_cirq(circuit: cirq.Circuit) -> cirq.Circuit:
-    """``Y`` → ``PhasedXPowGate(phase_exponent=0.5)`` (same unitary up to phase, noisy type)."""
+    """``Y`` → ``PhasedXPowGate(phase_exponent=0.5)`` (same unitary up to phase, noisy type);
+    tags removed (the noise model must see plain gates)."""
 
     def swap(op: cirq.Operation, _: int) -> cirq.OP_TREE:
         gate = op.gate
         if isinstance(gate, cirq.YPowGate) and abs(float(gate.exponent) % 2 - 1) < 1e-9:
             return cirq.PhasedXPowGate(phase_exponent=0.5).on(*op.qubits)
-        return op
+        return op.untagged
 
     return cirq.map_operations(circuit, swap)
 

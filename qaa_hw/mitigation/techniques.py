@@ -5,7 +5,8 @@ turns it into Mitiq calls (factories, folding functions, DDD rules, PEC represen
 :mod:`qaa_hw.mitigation.api` runs it over our noisy executors. Every record has ``to_dict()``
 (the settings stored with each estimate) and ``name`` (``"zne"``, ``"rem"``, ...).
 
-* :class:`ZNE`: zero-noise extrapolation by unitary folding (``mitiq.zne``).
+* :class:`ZNE`: zero-noise extrapolation (``mitiq.zne``) with a noise-scaling strategy of
+  :mod:`qaa_hw.mitigation.scaling` (gate folding by default, or pulse stretching).
 * :class:`REM`: readout-error mitigation with inverse confusion matrices built from the
   device's readout errors (``mitiq.rem``).
 * :class:`DDD`: digital dynamical decoupling on idle windows (``mitiq.ddd``).
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from qaa_hw.errors import ConfigError
+from qaa_hw.mitigation.scaling import SCALINGS, NoiseScaling, make_scaling
 
 FACTORIES: tuple[str, ...] = ("richardson", "linear", "polynomial", "exponential")
-FOLDINGS: tuple[str, ...] = ("random", "global", "all")
 DDD_RULES: tuple[str, ...] = ("xx", "yy", "xyxy")
 REM_METHODS: tuple[str, ...] = ("tensored", "uniform")
 PEC_REPRESENTATIONS: tuple[str, ...] = ("global", "local")
@@ -63,19 +64,21 @@ class Technique:
 
 @dataclass(frozen=True)
 class ZNE(Technique):
-    """Zero-noise extrapolation: run the circuit folded to several noise scale factors and
-    extrapolate each output to zero noise with a Mitiq factory.
+    """Zero-noise extrapolation: run the circuit with its noise amplified to several scale
+    factors and extrapolate each output to zero noise with a Mitiq factory.
 
     Attributes:
         factory: ``"richardson"`` (``RichardsonFactory``), ``"linear"`` (``LinearFactory``),
             ``"polynomial"`` (``PolyFactory`` of ``order``) or ``"exponential"``
             (``ExpFactory`` with ``asymptote``).
         scale_factors: noise scale factors, at least two, each >= 1 (1 = the compiled
-            circuit). Odd integers scale every gate's noise exactly (each gate G becomes
-            G (G^-1 G)^k); other values fold a subset and scale the noise only on average
-            (Mitiq counts the noiseless virtual ``rz`` gates like any other gate).
-        folding: ``"random"`` (``fold_gates_at_random``, seeded), ``"global"``
-            (``fold_global``) or ``"all"`` (``fold_all``; odd integer scale factors only).
+            circuit). With folding, odd integers scale every gate's noise exactly (each gate
+            G becomes G (G^-1 G)^k); other values fold a subset and scale the noise only on
+            average (Mitiq counts the noiseless virtual ``rz`` gates like any other gate).
+        scaling: ``"fold_random"`` (``fold_gates_at_random``, seeded; the default),
+            ``"fold_global"`` (``fold_global``), ``"fold_all"`` (``fold_all``; odd integer
+            scale factors only) or ``"pulse_stretch"`` (every pulse stretched; readout not
+            scaled); see :mod:`qaa_hw.mitigation.scaling`.
         order: polynomial order (``factory="polynomial"`` only); at most
             ``len(scale_factors) - 1``.
         asymptote: infinite-noise limit for ``factory="exponential"`` (``None``: fitted, which
@@ -84,7 +87,7 @@ class ZNE(Technique):
 
     factory: str = "richardson"
     scale_factors: tuple[float, ...] = (1.0, 3.0, 5.0)
-    folding: str = "random"
+    scaling: str = "fold_random"
     order: int = 2
     asymptote: float | None = None
 
@@ -92,7 +95,7 @@ class ZNE(Technique):
 
     def __post_init__(self) -> None:
         _choice("ZNE factory", self.factory, FACTORIES)
-        _choice("ZNE folding", self.folding, FOLDINGS)
+        _choice("ZNE scaling", self.scaling, tuple(SCALINGS))
         try:
             factors = tuple(float(s) for s in self.scale_factors)
         except (TypeError, ValueError) as e:
@@ -109,10 +112,10 @@ class ZNE(Technique):
             )
         if len(set(factors)) != len(factors):
             raise ConfigError(f"ZNE scale factors must be distinct, got {factors}")
-        if self.folding == "all" and any(s % 2 != 1 for s in factors):
+        if self.scaling == "fold_all" and any(s % 2 != 1 for s in factors):
             raise ConfigError(
-                f"ZNE folding='all' folds every gate a whole number of times, so scale factors "
-                f"must be odd integers (1, 3, 5, ...), got {factors}"
+                f"ZNE scaling='fold_all' folds every gate a whole number of times, so scale "
+                f"factors must be odd integers (1, 3, 5, ...), got {factors}"
             )
         if self.factory == "polynomial":
             _int_at_least("ZNE order", self.order, 1)
@@ -146,19 +149,9 @@ class ZNE(Technique):
             return PolyFactory(factors, order=self.order)
         return ExpFactory(factors, asymptote=self.asymptote)
 
-    def scale_method(self, seed: int) -> Callable[[Any, float], Any]:
-        """The Mitiq folding function ``(circuit, scale_factor) -> circuit`` (seeded)."""
-        from mitiq.zne.scaling import fold_all, fold_gates_at_random, fold_global
-
-        if self.folding == "random":
-
-            def fold_random(circuit: Any, scale_factor: float) -> Any:
-                return fold_gates_at_random(circuit, scale_factor, seed=seed)
-
-            return fold_random
-        if self.folding == "global":
-            return fold_global
-        return fold_all
+    def noise_scaling(self, seed: int) -> NoiseScaling:
+        """The strategy object (a Mitiq ``scale_noise`` callable; seeded)."""
+        return make_scaling(self.scaling, seed)
 
     def to_dict(self) -> dict[str, Any]:
         """Settings; ``order``/``asymptote`` only for the factories that use them."""
@@ -166,7 +159,7 @@ class ZNE(Technique):
             "technique": self.name,
             "factory": self.factory,
             "scale_factors": list(self.scale_factors),
-            "folding": self.folding,
+            "scaling": self.scaling,
         }
         if self.factory == "polynomial":
             out["order"] = self.order

@@ -172,6 +172,14 @@ class NoiseSpec:
         """``(len(local_qubits), 2, 2)`` readout confusion of those qubits, in that order."""
         return self.readout[list(local_qubits)].clone()
 
+    def stretched(self, factor: float) -> NoiseSpec:
+        """Every pulse stretched by ``factor``: gate errors and relaxation (during gates and
+        idle windows) scaled, readout unchanged (``scale_noise(..., readout=False)``)."""
+        from qaa_hw.devices.model import scale_noise
+
+        device = scale_noise(self.device, float(factor), readout=False)
+        return noise_spec(device, range(self.num_qubits), idle=self.idle)
+
     def to_dict(self) -> dict[str, Any]:
         """Summary for reports: which channels exist, the readout matrices, idle relaxation."""
         return {

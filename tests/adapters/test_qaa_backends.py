@@ -13,7 +13,8 @@ from qaa_hw.adapters.backends import (
     normalised_rows,
     quadratic_readout,
 )
-from qaa_hw.adapters.mitigated import ZNEBackend, extrapolation_weights, zne_technique
+from qaa_hw.adapters.mitigated import ZNEBackend, extrapolation_weights
+from qaa_hw.mitigation.techniques import ZNE
 from qaa_hw.adapters.qaa import QAAConfig, inject_qaa, qaa_layers, set_qaa_backend
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError
@@ -85,7 +86,7 @@ def test_noise_scale_zero_equals_ideal(request, which: str) -> None:
 
 
 def test_zne_reduces_the_error_and_uses_mitiq_weights(compiled_z) -> None:
-    weights = extrapolation_weights(zne_technique())
+    weights = extrapolation_weights(ZNE())
     np.testing.assert_allclose(weights, [15 / 8, -10 / 8, 3 / 8], atol=1e-12)
     x, theta = _inputs(SPEC_Z, rows=32)
     ideal = IdealBackend().readout(SPEC_Z, x, theta)

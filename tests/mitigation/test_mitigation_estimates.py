@@ -28,7 +28,7 @@ from qaa_hw.mitigation.lowering import NotBefore, schedule
     ("technique", "factory", "fold"),
     [
         (ZNE(), RichardsonFactory([1.0, 3.0, 5.0]), partial(fold_gates_at_random, seed=3)),
-        (ZNE(factory="linear", scale_factors=(1, 2, 3), folding="global"),
+        (ZNE(factory="linear", scale_factors=(1, 2, 3), scaling="fold_global"),
          LinearFactory([1.0, 2.0, 3.0]), fold_global),
     ],
     ids=["richardson-random", "linear-global"],

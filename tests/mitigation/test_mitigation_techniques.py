@@ -23,8 +23,9 @@ from qaa_hw.mitigation import DDD, PEC, REM, ZNE, Combined, Mitigator, mitigate
             r"ZNE factory='richardsen' is not valid; accepted: richardson, linear, "
             r"polynomial, exponential",
         ),
-        ({"folding": "local"}, r"ZNE folding='local' is not valid; accepted: random, global, all"),
-        ({"folding": "all", "scale_factors": (1, 2)}, r"odd integers .* got \(1\.0, 2\.0\)"),
+        ({"scaling": "local"}, r"ZNE scaling='local' is not valid; accepted: fold_random, "
+                               r"fold_global, fold_all, pulse_stretch"),
+        ({"scaling": "fold_all", "scale_factors": (1, 2)}, r"odd integers .* got \(1\.0, 2\.0\)"),
         ({"factory": "polynomial", "order": 3}, r"ZNE order=3 needs at least 4 scale factors"),
         ({"factory": "polynomial", "order": 0}, r"ZNE order=0 is not valid; accepted: an integer"),
         (
@@ -58,11 +59,11 @@ def test_other_techniques_reject_invalid_settings(build, match: str) -> None:  #
 
 
 def test_settings_are_plain_data_in_application_order() -> None:
-    zne = ZNE(factory="polynomial", order=1, scale_factors=(1, 2, 3), folding="global")
+    zne = ZNE(factory="polynomial", order=1, scale_factors=(1, 2, 3), scaling="fold_global")
     assert zne.scale_factors == (1.0, 2.0, 3.0)
     assert zne.to_dict() == {
         "technique": "zne", "factory": "polynomial", "scale_factors": [1.0, 2.0, 3.0],
-        "folding": "global", "order": 1,
+        "scaling": "fold_global", "order": 1,
     }
     combo = Combined(ZNE(), DDD(rule="xyxy"), REM())
     assert combo.name == "zne+ddd+rem"

@@ -11,6 +11,7 @@ the bound circuit and times it again. They must agree to round-off. Cirq's noise
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -102,7 +103,46 @@ def test_engine_folding_equals_mitiq_fold_all_on_the_mitigation_backend(fold: in
     compiled = _compiled("ibm_brisbane", 3)
     x, theta = _problem(compiled, batch=1)
     mitigator = Mitigator(compiled)
-    estimate = mitigator.estimate(x[0], theta, ZNE(folding="all", scale_factors=(1.0, 3.0, 5.0)))
+    estimate = mitigator.estimate(x[0], theta, ZNE(scaling="fold_all", scale_factors=(1.0, 3.0, 5.0)))
     folded = estimate.details["scaled_values"][(1, 3, 5).index(fold)]
     engine = FastNoisyEngine(compiled, fold=fold).expectations(x, theta).numpy()[0]
     assert np.abs(engine - np.asarray(folded)).max() < TOL
+
+
+@pytest.mark.parametrize("scaling", ["fold_random", "pulse_stretch"])
+def test_fine_tuning_zne_equals_the_mitiq_path(scaling: str) -> None:
+    """ZNEBackend (engine, exact prep) and Mitigator (Mitiq on Aer) amplify and extrapolate
+    the same way: same scaled values, same mitigated outputs."""
+    from qaa_hw.adapters.mitigated import ZNEBackend
+
+    compiled = _compiled("ibm_brisbane", 3)
+    x, theta = _problem(compiled, batch=1)
+    technique = ZNE(scaling=scaling)
+    estimate = Mitigator(compiled).estimate(x[0], theta, technique)
+    backend = ZNEBackend(compiled, technique=technique, prep_noise="exact")
+    xt, tt = torch.as_tensor(x), torch.as_tensor(theta)
+    scaled = [b.readout(compiled.spec, xt, tt).numpy()[0] for b in backend.scaled]
+    assert np.abs(np.array(scaled) - np.array(estimate.details["scaled_values"])).max() < TOL
+    mitigated = backend.readout(compiled.spec, xt, tt).numpy()[0]
+    assert np.abs(mitigated - estimate.mitigated).max() < TOL
+
+
+def test_pulse_stretch_scales_gates_and_relaxation_never_readout() -> None:
+    from qaa_hw.devices.model import scale_noise
+
+    compiled = _compiled("ibm_brisbane", 3)
+    spec = noise_spec(compiled.device, compiled.active_qubits)
+    stretched = spec.stretched(3.0)
+    assert torch.equal(stretched.readout, spec.readout)
+    assert all(
+        math.isclose(a.t1_s, 3 * b.t1_s)
+        for a, b in zip(spec.device.qubits, stretched.device.qubits, strict=True)
+    )
+    # readout alone: stretching changes nothing
+    readout_only = scale_noise(compiled.device, 0.0, readout=False)
+    spec0 = noise_spec(readout_only, compiled.active_qubits)
+    x, theta = _problem(compiled)
+    base = FastNoisyEngine(compiled, noise=spec0).expectations(x, theta)
+    more = FastNoisyEngine(compiled, noise=spec0.stretched(5.0)).expectations(x, theta)
+    assert torch.allclose(base, more, atol=1e-12)
+    assert not torch.allclose(base, FastNoisyEngine(compiled, noise=False).expectations(x, theta))

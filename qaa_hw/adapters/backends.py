@@ -26,7 +26,7 @@ such a backend refuses to train a down-projection (it raises instead of silently
 the gradient).
 
 **Finite shots.** The exact measured distribution of every token is sampled with
-:func:`~qaa_hw.simulate.noisy.sample_outcomes` (seeded generator); Z estimates come from
+:func:`~qaa_hw.simulate.results.sample_frequencies` (seeded generator); Z estimates come from
 the same sampled bitstrings. Evaluation only (sampling has no gradient).
 """
 
@@ -47,7 +47,8 @@ from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, scale_noise
 from qaa_hw.errors import ConfigError, SimulationError
 from qaa_hw.simulate.noise import NoiseSpec, noise_spec
-from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise, sample_outcomes
+from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise
+from qaa_hw.simulate.results import sample_frequencies, z_from_probabilities
 from qaa_hw.simulate.statevector import simulate_qaa
 
 logger = logging.getLogger(__name__)
@@ -140,13 +141,6 @@ def quadratic_readout(x: Tensor, q: Tensor) -> Tensor:
     xh = normalised_rows(x, dim)
     qx = xh @ q.to(xh.dtype).permute(1, 0, 2).reshape(dim, num_out * dim)
     return (qx.unflatten(-1, (num_out, dim)) * xh.unsqueeze(-2)).sum(-1)
-
-
-def z_from_frequencies(freq: Tensor, num_qubits: int) -> Tensor:
-    """``<Z_q> = sum_b f_b (1 - 2 b_q)`` (bit q of the outcome index b) -> ``[B, n]``."""
-    idx = torch.arange(freq.shape[-1])
-    bits = (idx[:, None] >> torch.arange(num_qubits)[None, :]) & 1
-    return freq @ (1.0 - 2.0 * bits.to(freq.dtype))
 
 
 class NoisyBackend(QAABackend):
@@ -296,8 +290,8 @@ class NoisyBackend(QAABackend):
         else:
             probs = self.engine_outputs(rows, theta, "probs")
         assert self.shots is not None
-        freq = sample_outcomes(probs, self.shots, generator=self._generator)
-        out = z_from_frequencies(freq, spec.num_qubits) if spec.readout == "z" else freq
+        freq = sample_frequencies(probs, self.shots, generator=self._generator)
+        out = z_from_probabilities(freq, spec.num_qubits) if spec.readout == "z" else freq
         return out.to(x.dtype).reshape(*x.shape[:-1], out.shape[-1])
 
     # --------------------------------------------------------------------- checks

@@ -9,8 +9,9 @@ from qaa_hw.cli.compile_cmd import add_spec_options, spec_from_args
 from qaa_hw.cli.mitigation_options import add_mitigation_options, run_mitigation_report
 
 ENGINE_HELP = (
-    "fast: our Heisenberg-picture torch engine (default); aer: Qiskit Aer density matrix; "
-    "cirq: Cirq density matrix (one simulation per input, progress bar on stderr)"
+    "fast: our Heisenberg-picture engine (default); exact: our density-matrix engine; "
+    "aer: Qiskit Aer density matrix (scheduled circuit with delays); cirq: Cirq density "
+    "matrix (one simulation per input, progress bar on stderr)"
 )
 PREP_NOISE_HELP = (
     "fast engine only: noise of the state preparation, 'exact' (default), 'effective' "
@@ -37,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="multiply every error and divide T1/T2 by this factor (default 1)",
     )
     parser.add_argument("--engine", default="fast", help=ENGINE_HELP)
+    parser.add_argument(
+        "--idle-noise", choices=("on", "off"), default="on",
+        help="relax idle qubits on the scheduled (ASAP) idle windows (default on; the report "
+             "also gives the outputs without it); off reproduces the older model",
+    )
     parser.add_argument("--prep-noise", default="exact", help=PREP_NOISE_HELP)
     parser.add_argument("--shots", type=int, default=None,
                         help="shots per input (default: exact expectation values)")
@@ -66,6 +72,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         shots=args.shots,
         inputs=args.inputs,
         seed=args.seed,
+        idle=args.idle_noise == "on",
         progress=True,
     )
     mode = f"{report.engine}" + (f" ({report.prep_noise} prep noise)" if report.prep_noise else "")
@@ -76,7 +83,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print(f"layout (logical -> physical): {list(compiled.initial_layout)}; "
           f"readout on {list(compiled.final_layout)}")
     print(format_table(report.rows()))
-    print(f"mean absolute error: {report.mean_abs_error:.4g}")
+    idle = "on" if report.idle else "off"
+    print(f"mean absolute error: {report.mean_abs_error:.4g} (idle relaxation {idle})")
+    if report.idle_effect is not None:
+        payload_idle = report.to_dict()
+        print(f"idle relaxation: moves the outputs by {report.idle_effect:.4g} on average "
+              f"(max {payload_idle['idle_effect_max']:.4g}); error without it "
+              f"{report.error_without_idle:.4g}")
+    elif report.idle:
+        print(f"idle relaxation: engine {report.engine} cannot turn it off (no comparison)")
     print(f"mean output-state fidelity: {report.mean_fidelity:.4g} "
           f"(min {float(report.fidelity.min()):.4g})")
     print(f"noisy evaluation time: {report.seconds:.3g} s "

@@ -28,6 +28,7 @@ from typing import Any
 
 import cirq
 import numpy as np
+import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.mitigation.backends import Backend, make_backend
@@ -41,8 +42,8 @@ from qaa_hw.mitigation.estimators import (
     zne_values,
 )
 from qaa_hw.mitigation.techniques import DDD, PEC, REM, ZNE, Technique, technique_parts
-from qaa_hw.simulate.executors import check_shots, z_from_probabilities
 from qaa_hw.simulate.noise import NoiseSpec
+from qaa_hw.simulate.results import check_shots, z_from_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ class Mitigator:
     def outputs(self, distributions: np.ndarray) -> np.ndarray:
         """Readout values ``[C, m]`` of distributions ``[C, 2^n]``."""
         if self._readout == "z":
-            return z_from_probabilities(distributions, self.backend.num_logical)
+            probs = torch.as_tensor(np.asarray(distributions, dtype=float))
+            return z_from_probabilities(probs, self.backend.num_logical).numpy()
         return np.asarray(distributions, dtype=float)
 
     def ideal(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:

@@ -39,21 +39,16 @@ from typing import Any
 
 import cirq
 import numpy as np
+import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
 from qaa_hw.mitigation.lowering import schedule, timed_circuit
 from qaa_hw.mitigation.scaling import stretch_factor
-from qaa_hw.simulate.executors import (
-    AerExecutor,
-    CirqExecutor,
-    _final_density_matrix,
-    _marginal,
-    apply_confusion,
-    check_shots,
-)
+from qaa_hw.simulate.executors import AerExecutor, CirqExecutor, final_density_matrix, marginal
 from qaa_hw.simulate.noise import NoiseSpec
+from qaa_hw.simulate.results import check_shots, sample_frequencies
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +76,7 @@ class Backend:
         self.executor = executor
         self.shots = check_shots(shots)
         self.seed = int(seed)
-        self.noise: NoiseSpec = executor.noise
+        self.noise: NoiseSpec = executor.spec
         self.device = executor.device
         self.final_local = executor.final_local
         self.num_qubits = len(executor.active)
@@ -100,7 +95,7 @@ class Backend:
     def confusion(self) -> np.ndarray:
         """``[n, 2, 2]`` readout confusion ``P(measured m | prepared b)`` per logical qubit
         (the noise spec's)."""
-        return self.executor.confusion
+        return self.executor.confusion.numpy()
 
     def bound_circuit(self, x: np.ndarray, theta: np.ndarray) -> cirq.Circuit:
         """The bound active-qubit physical circuit of input ``x`` as a Cirq circuit."""
@@ -161,7 +156,8 @@ class Backend:
 
     def _stretched(self, factor: float) -> Backend:
         if factor not in self._stretch_backends:
-            self._stretch_backends[factor] = type(self)(
+            make: Any = type(self)
+            self._stretch_backends[factor] = make(
                 self.executor.compiled, noise=self.noise.stretched(factor), seed=self.seed
             )
         return self._stretch_backends[factor]
@@ -174,9 +170,12 @@ class Backend:
         key = hashlib.blake2b(np.round(probs, 12).tobytes(), digest_size=8).digest()
         draw = self._draws.get(key, 0)
         self._draws[key] = draw + 1
-        rng = np.random.default_rng([self.seed, int.from_bytes(key, "little"), draw])
-        p = np.clip(probs, 0.0, None)
-        return rng.multinomial(self.shots, p / p.sum()) / self.shots
+        seed = hashlib.blake2b(
+            repr((self.seed, key, draw)).encode(), digest_size=7
+        ).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(seed, "little"))
+        freq = sample_frequencies(torch.as_tensor(probs)[None], self.shots, generator=generator)
+        return freq[0].numpy()
 
 
 class AerBackend(Backend):
@@ -192,7 +191,7 @@ class AerBackend(Backend):
         shots: int | None = None,
         seed: int = 0,
     ):
-        executor = AerExecutor(compiled, noise=noise, shots=None, seed=seed)
+        executor = AerExecutor(compiled, noise=noise, seed=seed)
         super().__init__(executor, shots=shots, seed=seed)
 
     def timed(self, circuit: cirq.Circuit, *, delays: bool = False) -> Any:
@@ -236,7 +235,7 @@ class AerBackend(Backend):
                 raise SimulationError(f"Aer failed: {result.status}")
             for j in range(len(batch)):
                 probs = np.asarray(result.data(j)["p"], dtype=float)
-                out.append(apply_confusion(probs, executor.confusion))
+                out.append(executor.measured_distribution(probs))
         return out
 
 
@@ -253,7 +252,7 @@ class CirqBackend(Backend):
         shots: int | None = None,
         seed: int = 0,
     ):
-        executor = CirqExecutor(compiled, noise=noise, shots=None, seed=seed)
+        executor = CirqExecutor(compiled, noise=noise, seed=seed)
         super().__init__(executor, shots=shots, seed=seed)
 
     def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
@@ -275,8 +274,8 @@ class CirqBackend(Backend):
                 cirq.Moment(op for op in m if not cirq.is_measurement(op))
                 for m in cirq.Circuit(noisy)
             )
-            rho = _final_density_matrix(stripped, qubits)
-            out.append(_marginal(np.real(np.diag(rho)), self.final_local, self.num_qubits))
+            rho = final_density_matrix(stripped, qubits)
+            out.append(marginal(np.real(np.diag(rho)), self.final_local, self.num_qubits))
         return out
 
 

@@ -13,15 +13,18 @@ its restricted device defines the simulator's noise model, its durations the sch
   circuit is scheduled ASAP (:func:`scheduled_circuit`) and every idle interval of every active
   qubit, from the start to the end of the circuit, becomes a ``delay`` that Aer's own noise
   model relaxes (an independent implementation of the idle channel the in-house engines insert).
-  Exact mode (``shots=None``) saves the density matrix of the ``final_layout`` qubits and
-  applies the readout confusion to its diagonal (Aer applies readout errors only to sampled
-  measurements); with ``shots`` the circuit is measured on ``final_layout`` and Aer samples
-  counts, readout errors included.
+  All inputs of a batch go to Aer in one ``run`` call with ``parameter_binds``
+  (:meth:`AerExecutor.run_each` runs one circuit per input, for comparison). Aer saves the
+  density matrix of the ``final_layout`` qubits; the readout confusion is applied to its
+  diagonal.
 * :class:`CirqExecutor`: ``cirq.DensityMatrixSimulator`` with
   :func:`~qaa_hw.devices.cirq_convert.to_cirq_noise_model`. Exact mode builds the noisy circuit
   (``noise_model.noisy_moments``) of the measured circuit, removes the measurement gates but
-  keeps the readout channel Cirq inserts before them, and reads the final diagonal; with
-  ``shots`` it samples ``run(repetitions=shots)``.
+  keeps the readout channel Cirq inserts before them, and reads the final diagonal.
+
+Both follow the engine protocol (:mod:`qaa_hw.simulate.engine`): with ``shots`` the exact
+measured distribution is sampled by :func:`~qaa_hw.simulate.results.sampled`, as for every
+engine.
 
 Aer and Cirq differ by construction (see :mod:`qaa_hw.devices.cirq_convert`): Cirq relaxes
 idle qubits for every moment, whatever the spec's ``idle`` flag, and makes a moment as long as
@@ -33,71 +36,28 @@ google_weber for n = 3 and 4 with idle relaxation on (0.04-0.08 with it off), wh
 itself moves <Z> by up to 0.17-0.26. Without T1/T2 (only gate depolarising and readout) they
 agree to 1e-10, and exactly on a noiseless device, which pins the difference on the relaxation
 models. ``tests/simulate/test_executors.py`` checks those regimes.
-
-Results are :class:`ExecutorResult` records (numpy, logical qubit order).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
-from qaa_hw.devices.model import DeviceModel
+from qaa_hw.devices.model import DeviceModel, scale_noise
 from qaa_hw.errors import SimulationError
-from qaa_hw.simulate.noise import NoiseSpec, noise_spec
+from qaa_hw.simulate.engine import Capabilities, Engine
+from qaa_hw.simulate.noise import NoiseSpec, noise_spec, resolve_noise
+from qaa_hw.simulate.results import Result, apply_confusion, stack, z_from_probabilities
 from qaa_hw.simulate.schedule import asap, idle_windows
 
 logger = logging.getLogger(__name__)
 
 AnglesFn = Callable[[np.ndarray], np.ndarray]
-
-
-@dataclass(frozen=True)
-class ExecutorResult:
-    """Outputs of one input (or a stack of inputs: a leading batch axis on every array).
-
-    Attributes:
-        expectations: measured ``<Z_i>``, logical order.
-        probabilities: measured distribution over the ``2^n`` readout bitstrings (exact, or
-            shot frequencies).
-        density_matrix: state of the measured qubits before readout, when the executor
-            provides it (Aer always; Cirq with ``density_matrix=True``).
-        shots: shots per input, ``None`` for exact values.
-    """
-
-    expectations: np.ndarray
-    probabilities: np.ndarray
-    density_matrix: np.ndarray | None = None
-    shots: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form."""
-        return {
-            "expectations": self.expectations.tolist(),
-            "probabilities": self.probabilities.tolist(),
-            "shots": self.shots,
-        }
-
-
-def check_shots(shots: int | None) -> int | None:
-    """Validate a shot count: ``None`` (exact) or an integer >= 1."""
-    if shots is None:
-        return None
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-        raise SimulationError(f"shots={shots!r} is not valid; accepted: None (exact) or >= 1")
-    return int(shots)
-
-
-def z_from_probabilities(probs: np.ndarray, n: int) -> np.ndarray:
-    """``<Z_i>`` (last axis) from probabilities over ``2^n`` bitstrings (last axis)."""
-    index = np.arange(1 << n)
-    signs = np.stack([1 - 2 * ((index >> i) & 1) for i in range(n)], axis=1)
-    return np.asarray(probs @ signs, dtype=float)
 
 
 def restrict_circuit(compiled: CompiledAdapter) -> Any:
@@ -143,51 +103,54 @@ def scheduled_circuit(circuit: Any, noise: NoiseSpec) -> Any:
     return out
 
 
-class _Executor:
-    """Shared set-up: active-qubit circuit, local readout qubits, angle function."""
+class _Executor(Engine):
+    """Shared set-up: active-qubit circuit, local readout qubits, noise spec, angle function."""
+
+    capabilities = Capabilities(density_matrix=True, reference=True)
 
     def __init__(
         self,
         compiled: CompiledAdapter,
         *,
         noise: NoiseSpec | bool,
-        shots: int | None,
         seed: int,
         embedding_angles: AnglesFn | None,
     ) -> None:
         from qaa_hw.simulate.noisy import default_embedding_angles
 
         self.compiled = compiled
-        self.shots = check_shots(shots)
         self.seed = int(seed)
         self.active = tuple(compiled.active_qubits)
         local = {p: i for i, p in enumerate(self.active)}
         self.final_local = tuple(local[q] for q in compiled.final_layout)
-        if isinstance(noise, bool):
-            from qaa_hw.devices.model import scale_noise
-
-            device = compiled.device if noise else scale_noise(compiled.device, 0.0)
-            noise = noise_spec(device, self.active)
-        self.noise = noise
-        self.device: DeviceModel = noise.device
-        self.confusion = noise.confusion(self.final_local).numpy()
+        spec = resolve_noise(compiled, noise)
+        self.noise = spec
+        #: the simulator's noise (ideal: the device at λ = 0, which keeps its durations)
+        self.spec: NoiseSpec = spec if spec is not None else noise_spec(
+            scale_noise(compiled.device, 0.0), self.active, idle=False
+        )
+        self.device: DeviceModel = self.spec.device
+        self.confusion = self.spec.confusion(self.final_local)
         self.circuit = restrict_circuit(compiled)
         self._angles = embedding_angles or default_embedding_angles(compiled)
-        self._calls = 0
 
     @property
     def num_logical(self) -> int:
         """n."""
         return len(self.final_local)
 
-    def bound_circuit(self, x: np.ndarray, theta: np.ndarray) -> Any:
-        """The active-qubit circuit bound to input ``x`` and ``theta`` (no measurements)."""
-        from qaa_hw.circuits.builder import bind
+    def angles(self, xs: Any) -> np.ndarray:
+        """Embedding angles ``[B, A]`` of the zero-padded, normalised rows of ``xs``."""
         from qaa_hw.circuits.embedding import normalise
 
-        xs = normalise(np.atleast_2d(np.asarray(x, dtype=float)), self.compiled.spec.num_qubits)
-        alpha = np.asarray(self._angles(xs))[0]
-        return bind(self.circuit, alpha, np.asarray(theta, dtype=float).ravel())
+        rows = normalise(np.atleast_2d(np.asarray(xs, dtype=float)), self.compiled.spec.num_qubits)
+        return np.atleast_2d(np.asarray(self._angles(rows)))
+
+    def bound_circuit(self, x: Any, theta: Any) -> Any:
+        """The active-qubit circuit bound to input ``x`` and ``theta`` (no measurements)."""
+        from qaa_hw.circuits.builder import bind
+
+        return bind(self.circuit, self.angles(x)[0], np.asarray(theta, dtype=float).ravel())
 
     def measured(self, qc: Any) -> Any:
         """A copy of ``qc`` measuring logical qubit i (``final_local[i]``) into clbit i."""
@@ -199,49 +162,24 @@ class _Executor:
             out.measure(q, i)
         return out
 
-    def run(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
-        """Simulate one input vector ``x`` with trainable values ``theta``."""
-        raise NotImplementedError
+    def measured_distribution(self, true_probs: np.ndarray) -> np.ndarray:
+        """The readout confusion applied to a pre-readout distribution ``[2^n]``."""
+        probs = torch.tensor(np.asarray(true_probs, dtype=float))[None]
+        return apply_confusion(probs, self.confusion)[0].numpy()
 
-    def __call__(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
-        return self.run(x, theta)
-
-    def run_batch(
-        self, xs: Iterable[np.ndarray], theta: np.ndarray, *, progress: bool = False
-    ) -> ExecutorResult:
-        """Simulate inputs one circuit at a time; arrays gain a leading batch axis."""
-        rows = list(np.atleast_2d(np.asarray(list(xs), dtype=float)))
-        iterator: Iterable[np.ndarray] = rows
+    def _rows(self, x: Any, progress: bool) -> Iterable[np.ndarray]:
+        rows: Iterable[np.ndarray] = list(np.atleast_2d(np.asarray(x, dtype=float)))
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(rows, desc=type(self).__name__, unit="input", leave=False)
-        results = [self.run(x, theta) for x in iterator]
-        return _stack(results, self.shots)
+            rows = tqdm(rows, desc=type(self).__name__, unit="input", leave=False)
+        return rows
 
-    def _next_seed(self) -> int:
-        self._calls += 1
-        return self.seed + self._calls - 1
-
-
-def _stack(results: list[ExecutorResult], shots: int | None) -> ExecutorResult:
-    dms = [r.density_matrix for r in results]
-    return ExecutorResult(
-        expectations=np.stack([r.expectations for r in results]),
-        probabilities=np.stack([r.probabilities for r in results]),
-        density_matrix=None if any(d is None for d in dms) else np.stack(dms),  # type: ignore[arg-type]
-        shots=shots,
-    )
-
-
-def apply_confusion(probs: np.ndarray, confusion: np.ndarray) -> np.ndarray:
-    """Measured distribution: ``confusion[i, b, m] = P(m|b)`` applied on each logical qubit."""
-    n = confusion.shape[0]
-    t = np.asarray(probs, dtype=float).reshape((2,) * n)
-    for i in range(n):
-        axis = n - 1 - i
-        t = np.moveaxis(np.moveaxis(t, axis, -1) @ confusion[i], -1, axis)
-    return t.reshape(1 << n)
+    def _result(self, probs: np.ndarray, rho: np.ndarray | None) -> Result:
+        """One input's result from its measured distribution (and pre-readout state)."""
+        p = torch.tensor(np.asarray(probs, dtype=float))[None]
+        dm = None if rho is None else torch.tensor(np.asarray(rho, dtype=complex))[None]
+        return Result(z_from_probabilities(p, self.num_logical), p, dm)
 
 
 class AerExecutor(_Executor):
@@ -250,8 +188,7 @@ class AerExecutor(_Executor):
     Args:
         compiled: the compiled adapter.
         noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
-        shots: ``None`` for exact values, else shots per input.
-        seed: simulator seed (input ``j`` of a session uses ``seed + j``).
+        seed: simulator seed.
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
     """
 
@@ -260,12 +197,10 @@ class AerExecutor(_Executor):
         compiled: CompiledAdapter,
         *,
         noise: NoiseSpec | bool = True,
-        shots: int | None = None,
         seed: int = 0,
         embedding_angles: AnglesFn | None = None,
     ) -> None:
-        super().__init__(compiled, noise=noise, shots=shots, seed=seed,
-                         embedding_angles=embedding_angles)
+        super().__init__(compiled, noise=noise, seed=seed, embedding_angles=embedding_angles)
         from qiskit_aer import AerSimulator
 
         from qaa_hw.devices.qiskit_convert import to_aer_noise_model
@@ -273,125 +208,102 @@ class AerExecutor(_Executor):
         self.noise_model = to_aer_noise_model(self.device)
         self.simulator = AerSimulator(method="density_matrix", noise_model=self.noise_model)
 
-    def measured_circuit(self, qc: Any) -> Any:
-        """Schedule (idle relaxation on), save the density matrix of the measured qubits,
-        then measure them (shots only)."""
-        qc = scheduled_circuit(qc, self.noise) if self.noise.idle else qc.copy()
+    def saving_circuit(self, qc: Any) -> Any:
+        """``qc`` scheduled (idle relaxation on), saving the measured qubits' density matrix."""
+        qc = scheduled_circuit(qc, self.spec) if self.spec.idle else qc.copy()
         qc.save_density_matrix(qubits=list(self.final_local), label="rho")
-        return qc if self.shots is None else self.measured(qc)
+        return qc
 
-    def result_from(self, data: Any, counts: dict[str, int] | None) -> ExecutorResult:
-        """Convert one experiment's saved data or counts to an :class:`ExecutorResult`."""
-        n = self.num_logical
-        rho = np.asarray(data["rho"], dtype=complex)
-        if self.shots is None:
-            probs = apply_confusion(np.real(np.diag(rho)), self.confusion)
-            return ExecutorResult(z_from_probabilities(probs, n), probs, rho, None)
-        assert counts is not None
-        freq = np.zeros(1 << n)
-        for key, value in counts.items():
-            freq[int(key.replace(" ", ""), 2)] += value
-        freq /= freq.sum()
-        return ExecutorResult(z_from_probabilities(freq, n), freq, rho, self.shots)
-
-    def run(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
-        """One AerSimulator run for one input."""
-        qc = self.measured_circuit(self.bound_circuit(x, theta))
-        result = self.simulator.run(qc, shots=self.shots or 1,
-                                    seed_simulator=self._next_seed()).result()
-        if not result.success:
-            raise SimulationError(f"Aer failed: {result.status}")
-        counts = result.get_counts(0) if self.shots else None
-        return self.result_from(result.data(0), counts)
-
-    def run_parameter_binds(self, xs: np.ndarray, theta: np.ndarray) -> ExecutorResult:
+    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
+              density_matrices: bool = False, progress: bool = False) -> Result:
         """All inputs in one ``AerSimulator.run`` call with ``parameter_binds``."""
-        from qaa_hw.circuits.embedding import normalise
-
-        xs2 = normalise(np.atleast_2d(np.asarray(xs, dtype=float)), self.compiled.spec.num_qubits)
-        alpha = np.asarray(self._angles(xs2))
+        alpha = self.angles(x)
         th = np.asarray(theta, dtype=float).ravel()
-        qc = self.measured_circuit(self.circuit)
+        qc = self.saving_circuit(self.circuit)
         binds: dict[Any, list[float]] = {}
         for p in qc.parameters:
             name, index = p.vector.name, p.index
-            column = alpha[:, index] if name == "alpha" else np.full(len(xs2), th[index])
+            column = alpha[:, index] if name == "alpha" else np.full(len(alpha), th[index])
             binds[p] = [float(v) for v in column]
-        result = self.simulator.run(qc, parameter_binds=[binds], shots=self.shots or 1,
-                                    seed_simulator=self._next_seed()).result()
+        result = self.simulator.run(qc, parameter_binds=[binds], shots=1,
+                                    seed_simulator=self.seed).result()
         if not result.success:
             raise SimulationError(f"Aer failed: {result.status}")
-        rows = [
-            self.result_from(result.data(j), result.get_counts(j) if self.shots else None)
-            for j in range(len(xs2))
-        ]
-        return _stack(rows, self.shots)
+        return stack([self._from_data(result.data(j)) for j in range(len(alpha))])
+
+    def run_each(self, x: Any, theta: Any, *, progress: bool = False) -> Result:
+        """Exact outputs with one ``AerSimulator.run`` per bound circuit (the slow way)."""
+        out = []
+        for row in self._rows(x, progress):
+            qc = self.saving_circuit(self.bound_circuit(row, theta))
+            result = self.simulator.run(qc, shots=1, seed_simulator=self.seed).result()
+            if not result.success:
+                raise SimulationError(f"Aer failed: {result.status}")
+            out.append(self._from_data(result.data(0)))
+        return stack(out)
+
+    def _from_data(self, data: Any) -> Result:
+        rho = np.asarray(data["rho"], dtype=complex)
+        return self._result(self.measured_distribution(np.real(np.diag(rho))), rho)
 
 
 class CirqExecutor(_Executor):
     """Cirq density-matrix reference (see the module docstring).
 
+    Cirq's noise model relaxes idle qubits in every moment, whatever the spec's ``idle`` says.
+
     Args:
         compiled: the compiled adapter.
-        shots: ``None`` for exact values, else repetitions per input.
-        seed: simulator seed (input ``j`` of a session uses ``seed + j``).
-        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
-        density_matrix: also return the pre-readout state of the measured qubits (costs a
-            second, unmeasured simulation).
         noise: the noise (``True``: the device's; Cirq's model always relaxes idle qubits).
+        seed: simulator seed.
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
     """
 
     def __init__(
         self,
         compiled: CompiledAdapter,
         *,
-        shots: int | None = None,
+        noise: NoiseSpec | bool = True,
         seed: int = 0,
         embedding_angles: AnglesFn | None = None,
-        density_matrix: bool = False,
-        noise: NoiseSpec | bool = True,
     ) -> None:
-        super().__init__(compiled, noise=noise, shots=shots, seed=seed,
-                         embedding_angles=embedding_angles)
+        super().__init__(compiled, noise=noise, seed=seed, embedding_angles=embedding_angles)
+        self.capabilities = Capabilities(density_matrix=True, reference=True, idle_switch=False)
         from qaa_hw.devices.cirq_convert import to_cirq_noise_model
 
         self.noise_model = to_cirq_noise_model(self.device)
-        self.want_density_matrix = density_matrix
 
-    def run(self, x: np.ndarray, theta: np.ndarray) -> ExecutorResult:
-        """One Cirq simulation for one input."""
+    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
+              density_matrices: bool = False, progress: bool = False) -> Result:
+        """One Cirq simulation per input (and an unmeasured one for each density matrix)."""
         import cirq
 
         from qaa_hw.devices.cirq_convert import to_cirq_circuit
 
-        n, k = self.num_logical, len(self.active)
+        k = len(self.active)
         qubits = cirq.LineQubit.range(k)
-        plain = self.bound_circuit(x, theta)
-        measured = to_cirq_circuit(self.measured(plain))
-        dm = None
-        if self.want_density_matrix:
-            unmeasured = to_cirq_circuit(plain)
-            full = _final_density_matrix(
-                cirq.Circuit(self.noise_model.noisy_moments(unmeasured.moments, qubits)), qubits
+        out = []
+        for row in self._rows(x, progress):
+            plain = self.bound_circuit(row, theta)
+            dm = None
+            if density_matrices:
+                unmeasured = to_cirq_circuit(plain)
+                full = final_density_matrix(
+                    cirq.Circuit(self.noise_model.noisy_moments(unmeasured.moments, qubits)),
+                    qubits,
+                )
+                dm = reduce_state(full, self.final_local, k)
+            measured = to_cirq_circuit(self.measured(plain))
+            noisy = cirq.Circuit(self.noise_model.noisy_moments(measured.moments, qubits))
+            stripped = cirq.Circuit(
+                cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
             )
-            dm = _reduce(full, self.final_local, k)
-        if self.shots is not None:
-            sim = cirq.DensityMatrixSimulator(noise=self.noise_model, seed=self._next_seed())
-            samples = sim.run(measured, repetitions=self.shots)
-            bits = np.stack([samples.measurements[f"c{i}"][:, 0] for i in range(n)], axis=1)
-            index = (bits.astype(np.int64) << np.arange(n)).sum(axis=1)
-            freq = np.bincount(index, minlength=1 << n) / self.shots
-            return ExecutorResult(z_from_probabilities(freq, n), freq, dm, self.shots)
-        noisy = cirq.Circuit(self.noise_model.noisy_moments(measured.moments, qubits))
-        stripped = cirq.Circuit(
-            cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
-        )
-        rho = _final_density_matrix(stripped, qubits)
-        probs = _marginal(np.real(np.diag(rho)), self.final_local, k)
-        return ExecutorResult(z_from_probabilities(probs, n), probs, dm, None)
+            rho = final_density_matrix(stripped, qubits)
+            out.append(self._result(marginal(np.real(np.diag(rho)), self.final_local, k), dm))
+        return stack(out)
 
 
-def _final_density_matrix(circuit: Any, qubits: list[Any]) -> np.ndarray:
+def final_density_matrix(circuit: Any, qubits: list[Any]) -> np.ndarray:
     import cirq
 
     sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
@@ -399,7 +311,7 @@ def _final_density_matrix(circuit: Any, qubits: list[Any]) -> np.ndarray:
     return np.asarray(result.final_density_matrix, dtype=complex)
 
 
-def _marginal(diag: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
+def marginal(diag: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
     """Cirq big-endian diagonal (qubit 0 most significant) -> logical-order probabilities."""
     t = diag.reshape((2,) * k)  # axis i = LineQubit(i)
     others = tuple(a for a in range(k) if a not in final_local)
@@ -410,7 +322,7 @@ def _marginal(diag: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndar
     return t.reshape(-1)
 
 
-def _reduce(rho: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
+def reduce_state(rho: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
     """Reduced state of ``final_local`` in logical order from a Cirq (big-endian) matrix."""
     n = len(final_local)
     t = rho.reshape((2,) * (2 * k))

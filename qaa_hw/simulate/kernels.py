@@ -231,36 +231,3 @@ def apply_unitary(
         rows.append(acc)
     out = torch.stack(rows, -1).reshape(shape)
     return torch.movedim(out, dst, src).reshape(batch, dim)
-
-
-def apply_confusion(probs: torch.Tensor, confusion: torch.Tensor) -> torch.Tensor:
-    """Measured distribution from true probabilities ``[B, 2^n]``.
-
-    Args:
-        probs: true probabilities, logical order.
-        confusion: ``[n, 2, 2]`` with ``confusion[i, b, m] = P(m | b)`` on logical qubit i.
-    """
-    batch = probs.shape[0]
-    n = confusion.shape[0]
-    t = probs.reshape((batch,) + (2,) * n)
-    for i in range(n):
-        axis = n - i  # axis of logical qubit i in the [B] + [2]*n view
-        t = torch.movedim(torch.movedim(t, axis, -1) @ confusion[i].to(t.dtype), -1, axis)
-    return t.reshape(batch, 1 << n)
-
-
-def z_from_probabilities(probs: torch.Tensor, n: int) -> torch.Tensor:
-    """``<Z_i>`` for i = 0..n-1 from probabilities ``[B, 2^n]``."""
-    index = torch.arange(1 << n)
-    signs = torch.stack([1 - 2 * ((index >> i) & 1) for i in range(n)], dim=1).to(probs.dtype)
-    return probs @ signs
-
-
-def confuse_z(z: torch.Tensor, confusion: torch.Tensor) -> torch.Tensor:
-    """Readout error on ``<Z_i>``: ``(p10 - p01) + (1 - p01 - p10) <Z_i>``.
-
-    ``p01 = P(1|0) = confusion[i, 0, 1]`` and ``p10 = P(0|1) = confusion[i, 1, 0]``.
-    """
-    p01 = confusion[:, 0, 1].to(z.dtype)
-    p10 = confusion[:, 1, 0].to(z.dtype)
-    return (p10 - p01) + (1 - p01 - p10) * z

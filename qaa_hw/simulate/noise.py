@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, restrict
 from qaa_hw.errors import SimulationError
 
@@ -190,6 +191,19 @@ class NoiseSpec:
             "idle_relaxation": self.idle,
             "schedule": SCHEDULE,
         }
+
+
+def resolve_noise(compiled: CompiledAdapter, noise: NoiseSpec | bool) -> NoiseSpec | None:
+    """An engine's ``noise`` argument: a spec (checked against the adapter), ``True`` (the
+    device noise of ``compiled``, idle relaxation on) or ``False`` (ideal: ``None``)."""
+    if isinstance(noise, NoiseSpec):
+        if noise.num_qubits != len(compiled.active_qubits):
+            raise SimulationError(
+                f"the noise spec covers {noise.num_qubits} qubits; the adapter has "
+                f"{len(compiled.active_qubits)} active qubits"
+            )
+        return noise
+    return noise_spec(compiled.device, compiled.active_qubits) if noise else None
 
 
 def noise_spec(

@@ -46,11 +46,9 @@ n = 6 (4.9e-4 / 2.5e-3 at n = 8, where the noise damps the outputs strongly), ag
 (k <= 5) run faster with ``torch.set_num_threads(1)``: multi-threaded BLAS calls on small
 matrices then wait for the second core.
 
-Finite shots (:meth:`FastNoisyEngine.sample`, :func:`sample_outcomes`): the exact measured
-distribution over the ``2^n`` readout bitstrings is sampled with ``torch.multinomial`` (seeded
-``torch.Generator``); ``<Z_i>`` estimates average ``1 - 2 b_i`` over the same sampled
-bitstrings, so the outputs keep the device's correlations (independent binomials per qubit
-would not).
+Both follow the engine protocol (:mod:`qaa_hw.simulate.engine`): ``run(x, theta, *, shots,
+seed)`` returns a :class:`~qaa_hw.simulate.results.Result`; finite shots are sampled from the
+exact measured distribution by :func:`~qaa_hw.simulate.results.sampled`.
 """
 
 from __future__ import annotations
@@ -67,10 +65,12 @@ import torch
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate import kernels as K
-from qaa_hw.simulate.noise import NoiseSpec, noise_spec
+from qaa_hw.simulate.engine import Capabilities, Engine
+from qaa_hw.simulate.noise import NoiseSpec, resolve_noise
 from qaa_hw.simulate.numba_support import numba_available
 from qaa_hw.simulate.pauli_program import PauliProgram, build_pauli_program, run_blocks
 from qaa_hw.simulate.program import Block, GateOp, Program, build_program, compile_steps
+from qaa_hw.simulate.results import Result, apply_confusion, confuse_z, z_from_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -83,22 +83,6 @@ Values = dict[str, torch.Tensor]
 CHUNK_ELEMENTS = 1 << 23
 _EMPTY = torch.zeros(0, dtype=torch.float64)
 _SMALL_REGISTER = 4
-
-
-@dataclass(frozen=True)
-class NoisyResult:
-    """Outputs of a batch of inputs.
-
-    Attributes:
-        expectations: ``[B, n]`` measured ``<Z_i>`` (readout error included), logical order.
-        probabilities: ``[B, 2^n]`` measured distribution of the readout bits, or ``None``.
-        density_matrices: ``[B, 2^n, 2^n]`` state of the measured qubits before readout
-            (logical order), or ``None``.
-    """
-
-    expectations: torch.Tensor
-    probabilities: torch.Tensor | None = None
-    density_matrices: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -201,19 +185,7 @@ def run_statevector(ops: tuple[GateOp, ...], values: Values, batch: int, k: int)
     return psi
 
 
-def resolve_noise(compiled: CompiledAdapter, noise: NoiseSpec | bool) -> NoiseSpec | None:
-    """``True``: the device noise of ``compiled`` (idle relaxation on); ``False``: none."""
-    if isinstance(noise, NoiseSpec):
-        if noise.num_qubits != len(compiled.active_qubits):
-            raise SimulationError(
-                f"the noise spec covers {noise.num_qubits} qubits; the adapter has "
-                f"{len(compiled.active_qubits)} active qubits"
-            )
-        return noise
-    return noise_spec(compiled.device, compiled.active_qubits) if noise else None
-
-
-class _Base:
+class _Base(Engine):
     def __init__(
         self,
         compiled: CompiledAdapter,
@@ -313,7 +285,10 @@ class DensityMatrixEngine(_Base):
         super().__init__(compiled, noise=noise, fold=fold, angles=embedding_angles)
         self._steps = compile_steps(self.program.ops)
 
-    def run(self, x: Any, theta: Any, *, density_matrices: bool = False) -> NoisyResult:
+    capabilities = Capabilities(gradient=True, density_matrix=True, batched=True)
+
+    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
+              density_matrices: bool = False, progress: bool = False) -> Result:
         """Simulate a batch ``x [B, <=2^n]`` (or one vector) with trainable values ``theta``."""
         prog = self.program
         xs = prepare_inputs(x, self.spec.num_qubits)
@@ -321,23 +296,23 @@ class DensityMatrixEngine(_Base):
         k = prog.num_qubits
         vec = self._pauli_states(xs, self._steps, th)
         true = K.probabilities_from_z(K.z_components(vec, prog.final_local, k))
-        measured = K.apply_confusion(true, prog.readout)
+        measured = apply_confusion(true, prog.readout)
         dms = None
         if density_matrices:
             dms = K.pauli_to_operator(K.select_qubits(vec, prog.final_local, k), state=True)
-        return NoisyResult(
-            expectations=K.z_from_probabilities(measured, prog.num_logical),
+        return Result(
+            expectations=z_from_probabilities(measured, prog.num_logical),
             probabilities=measured,
             density_matrices=dms,
         )
 
     def expectations(self, x: Any, theta: Any) -> torch.Tensor:
         """Measured ``<Z_i>``, ``[B, n]``."""
-        return self.run(x, theta).expectations
+        return self.exact(x, theta).expectations
 
     def probabilities(self, x: Any, theta: Any) -> torch.Tensor:
         """Measured distribution, ``[B, 2^n]``."""
-        result = self.run(x, theta)
+        result = self.exact(x, theta)
         assert result.probabilities is not None
         return result.probabilities
 
@@ -374,6 +349,9 @@ class FastNoisyEngine(_Base):
                 f"prep_noise={prep_noise!r} is not valid; accepted: {', '.join(PREP_NOISE_MODES)}"
             )
         super().__init__(compiled, noise=noise, fold=fold, angles=embedding_angles)
+        self.capabilities = Capabilities(
+            gradient=True, approximate=prep_noise != "exact", batched=True
+        )
         self.prep_noise: PrepNoise = prep_noise
         prog = self.program
         self._prep_steps = compile_steps(prog.prep)
@@ -409,12 +387,12 @@ class FastNoisyEngine(_Base):
     def expectations(self, x: Any, theta: Any) -> torch.Tensor:
         """Measured ``<Z_i>`` (readout error included), ``[B, n]``; differentiable in theta."""
         raw = self._evaluate(x, self.observables(theta, readout="z"))
-        return K.confuse_z(raw, self.program.readout)
+        return confuse_z(raw, self.program.readout)
 
     def probabilities(self, x: Any, theta: Any) -> torch.Tensor:
         """Measured distribution ``[B, 2^n]``; differentiable in theta."""
         raw = self._evaluate(x, self.observables(theta, readout="probs"))
-        return K.apply_confusion(raw, self.program.readout)
+        return apply_confusion(raw, self.program.readout)
 
     def outputs(self, x: Any, theta: Any) -> torch.Tensor:
         """The spec's readout: ``expectations`` for ``z``, ``probabilities`` for ``probs``."""
@@ -422,15 +400,18 @@ class FastNoisyEngine(_Base):
             return self.expectations(x, theta)
         return self.probabilities(x, theta)
 
-    def sample(self, x: Any, theta: Any, *, shots: int, seed: int = 0) -> NoisyResult:
-        """Finite-shot estimates from the exact measured distribution (see module docs)."""
-        probs = self.probabilities(x, theta).detach()
-        gen = torch.Generator().manual_seed(int(seed))
-        freq = sample_outcomes(probs, shots, generator=gen)
-        return NoisyResult(
-            expectations=K.z_from_probabilities(freq, self.program.num_logical),
-            probabilities=freq,
-        )
+    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
+              density_matrices: bool = False, progress: bool = False) -> Result:
+        """``<Z_i>`` of a batch, and the measured distribution when ``distribution`` (no
+        density matrices: use :class:`DensityMatrixEngine`)."""
+        if density_matrices:
+            raise SimulationError(
+                "the fast engine has no output states; use the exact engine for density matrices"
+            )
+        if not distribution:
+            return Result(self.expectations(x, theta))
+        probs = self.probabilities(x, theta)
+        return Result(z_from_probabilities(probs, self.program.num_logical), probs)
 
     # ------------------------------------------------------------------ internals
     def _evaluate(self, x: Any, obs: torch.Tensor) -> torch.Tensor:
@@ -520,31 +501,6 @@ class FastNoisyEngine(_Base):
         )
         logger.debug("effective prep noise: slope %.4f, fit error %.3g", slope, fit.fit_error)
         return fit
-
-
-def sample_outcomes(
-    probabilities: torch.Tensor, shots: int, *, generator: torch.Generator
-) -> torch.Tensor:
-    """Empirical frequencies ``[B, K]`` of ``shots`` bitstrings drawn from each row.
-
-    Args:
-        probabilities: ``[B, K]`` distributions (rows are renormalised).
-        shots: samples per row (>= 1).
-        generator: seeded generator (reproducible draws).
-    """
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-        raise SimulationError(f"shots={shots!r} is not valid; accepted: an integer >= 1")
-    p = probabilities.detach().to(torch.float64).clamp_min(0)
-    p = p / p.sum(-1, keepdim=True)
-    batch, size = p.shape
-    counts = torch.zeros(batch, size, dtype=torch.float64)
-    rows = max(1, (1 << 24) // shots)
-    for start in range(0, batch, rows):
-        idx = torch.multinomial(
-            p[start : start + rows], shots, replacement=True, generator=generator
-        )
-        counts[start : start + rows].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
-    return counts / shots
 
 
 def pure_state_fidelity(ideal: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:

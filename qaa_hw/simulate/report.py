@@ -10,9 +10,14 @@ Ideal outputs come from the torch statevector engine
 (:func:`qaa_hw.simulate.statevector.simulate_qaa`, the logical circuit, no compilation), so the
 error also catches compilation mistakes. The output-state fidelity is the Uhlmann fidelity
 ``<psi|rho|psi>`` of the noisy state of the measured qubits (before readout error) against
-the ideal compiled circuit's pure state; it needs a density matrix: the ``fast`` engine takes
-it from :class:`~qaa_hw.simulate.noisy.DensityMatrixEngine`, ``aer`` and ``cirq`` from their
-own density-matrix simulations.
+the ideal compiled circuit's pure state; it needs a density matrix: an engine without output
+states (``fast``) takes it from :class:`~qaa_hw.simulate.noisy.DensityMatrixEngine`, the others
+from their own simulations.
+
+Idle relaxation: the noisy outputs are computed with idle relaxation on (the default of every
+path) and again with it off, by the same engine, so the report states what the idle windows of
+the compiled circuit cost (``idle_effect``: mean |Δ| between the two; the error against ideal
+with and without).
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
-from qaa_hw.simulate.executors import check_shots
-
-ENGINES: tuple[str, ...] = ("fast", "aer", "cirq")
+from qaa_hw.simulate.engine import ENGINES, Engine, make_engine
+from qaa_hw.simulate.noise import noise_spec
+from qaa_hw.simulate.results import check_shots
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,14 @@ class NoisyEvaluation:
     """Ideal and noisy outputs of one adapter on ``K`` random inputs.
 
     Attributes:
-        engine: ``"fast"``, ``"aer"`` or ``"cirq"``.
+        engine: the engine's name (:data:`qaa_hw.simulate.engine.ENGINES`).
         prep_noise: the fast engine's preparation-noise mode (``None`` for aer/cirq).
         shots: shots per input, ``None`` for exact values.
         seed: seed of theta and the inputs.
         ideal: ``[K, m]`` ideal readout (``m = n`` for z, ``2^n`` for probs).
-        noisy: ``[K, m]`` noisy readout.
+        noisy: ``[K, m]`` noisy readout (idle relaxation as ``idle`` says).
+        without_idle: ``[K, m]`` the same engine's readout with idle relaxation off (``None``
+            when ``idle`` is already off).
         fidelity: ``[K]`` output-state fidelities.
         seconds: wall time of the noisy evaluation (setup and fidelity excluded).
         setup_seconds: wall time of building the engine or executor.
@@ -58,6 +65,22 @@ class NoisyEvaluation:
     seconds: float
     setup_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    idle: bool = True
+    without_idle: np.ndarray | None = None
+
+    @property
+    def idle_effect(self) -> float | None:
+        """Mean ``|noisy - without_idle|``: what idle relaxation moves the outputs by."""
+        if self.without_idle is None:
+            return None
+        return float(np.abs(self.noisy - self.without_idle).mean())
+
+    @property
+    def error_without_idle(self) -> float | None:
+        """Mean ``|without_idle - ideal|``."""
+        if self.without_idle is None:
+            return None
+        return float(np.abs(self.without_idle - self.ideal).mean())
 
     @property
     def mean_abs_error(self) -> float:
@@ -88,6 +111,11 @@ class NoisyEvaluation:
             "seed": self.seed,
             "inputs": int(self.ideal.shape[0]),
             "mean_abs_error": self.mean_abs_error,
+            "idle_relaxation": self.idle,
+            "idle_effect": self.idle_effect,
+            "idle_effect_max": (None if self.without_idle is None
+                                else float(np.abs(self.noisy - self.without_idle).max())),
+            "mean_abs_error_without_idle": self.error_without_idle,
             "mean_fidelity": self.mean_fidelity,
             "seconds": self.seconds,
             "setup_seconds": self.setup_seconds,
@@ -113,29 +141,35 @@ def evaluate_noisy(
     shots: int | None = None,
     inputs: int = 16,
     seed: int = 0,
+    idle: bool = True,
     progress: bool = False,
 ) -> NoisyEvaluation:
     """Ideal vs noisy readout of ``compiled`` on ``inputs`` random inputs.
 
     Args:
         compiled: the compiled adapter (its device carries the noise scale).
-        engine: ``"fast"`` (:class:`~qaa_hw.simulate.noisy.FastNoisyEngine`), ``"aer"`` or
-            ``"cirq"`` (reference executors, one simulation per input).
-        prep_noise: ``exact``, ``effective`` or ``none`` (fast engine only).
+        engine: a noisy engine of :data:`qaa_hw.simulate.engine.ENGINES` (``fast``,
+            ``exact``, ``aer``, ``cirq``).
+        prep_noise: ``exact``, ``effective`` or ``none`` (``fast`` only).
         shots: ``None`` for exact values, else shots per input.
         inputs: number K of random inputs.
-        seed: seed of theta and the inputs.
-        progress: show a tqdm bar on stderr (aer and cirq).
+        seed: seed of theta, the inputs and the shots.
+        idle: relax idle qubits (the default); with it on, the outputs without it are also
+            computed for the report.
+        progress: show a tqdm bar on stderr (engines that run one input at a time).
 
     Raises:
         ConfigError: unknown engine or a non-positive number of inputs.
         SimulationError: invalid shots or prep_noise.
     """
-    from qaa_hw.simulate.noisy import DensityMatrixEngine, FastNoisyEngine, pure_state_fidelity
+    from qaa_hw.simulate.noisy import DensityMatrixEngine, pure_state_fidelity
     from qaa_hw.simulate.statevector import simulate_qaa
 
-    if engine not in ENGINES:
-        raise ConfigError(f"engine={engine!r} is not valid; accepted: {', '.join(ENGINES)}")
+    noisy_engines = [name for name, (_, caps) in ENGINES.items() if caps.noisy]
+    if engine not in noisy_engines:
+        raise ConfigError(
+            f"engine={engine!r} is not valid; accepted: {', '.join(noisy_engines)}"
+        )
     if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
         raise ConfigError(f"inputs={inputs!r} is not valid; accepted: an integer >= 1")
     shots = check_shots(shots)
@@ -143,41 +177,36 @@ def evaluate_noisy(
     x, theta = random_problem(compiled, inputs, seed)
     ideal = simulate_qaa(spec, torch.as_tensor(x),
                          torch.as_tensor(theta).reshape(spec.parameter_shape)).numpy()
-    ideal_state = DensityMatrixEngine(compiled, noise=False).run(
+    ideal_state = DensityMatrixEngine(compiled, noise=False).exact(
         x, theta, density_matrices=True
     ).density_matrices
     assert ideal_state is not None
-    t0 = time.perf_counter()
-    if engine == "fast":
-        fast = FastNoisyEngine(compiled, prep_noise=prep_noise, seed=seed)  # type: ignore[arg-type]
-        setup = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if shots is None:
-            noisy = fast.outputs(x, theta).detach().numpy()
-        else:
-            sampled = fast.sample(x, theta, shots=shots, seed=seed)
-            chosen = sampled.expectations if spec.readout == "z" else sampled.probabilities
-            assert chosen is not None
-            noisy = chosen.numpy()
-        seconds = time.perf_counter() - t0
-        state = DensityMatrixEngine(compiled).run(x, theta, density_matrices=True)
-        assert state.density_matrices is not None
-        noisy_state = state.density_matrices
-    else:
-        from qaa_hw.simulate.executors import AerExecutor, CirqExecutor
 
-        executor = (
-            AerExecutor(compiled, shots=shots, seed=seed)
-            if engine == "aer"
-            else CirqExecutor(compiled, shots=shots, seed=seed, density_matrix=True)
-        )
-        setup = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        result = executor.run_batch(x, theta, progress=progress)
-        seconds = time.perf_counter() - t0
-        noisy = result.expectations if spec.readout == "z" else result.probabilities
-        assert result.density_matrix is not None
-        noisy_state = torch.as_tensor(result.density_matrix)
+    def build(idle_on: bool) -> Engine:
+        noise = noise_spec(compiled.device, compiled.active_qubits, idle=idle_on)
+        options: dict[str, Any] = {"noise": noise}
+        if engine == "fast":
+            options["prep_noise"] = prep_noise
+        return make_engine(engine, compiled, **options)
+
+    t0 = time.perf_counter()
+    main = build(idle)
+    setup = time.perf_counter() - t0
+    states = main.capabilities.density_matrix
+    t0 = time.perf_counter()
+    result = main.run(x, theta, shots=shots, seed=seed, density_matrices=states,
+                      progress=progress)
+    seconds = time.perf_counter() - t0
+    noisy = result.outputs(spec.readout).detach().numpy()
+    noisy_state = result.density_matrices
+    if noisy_state is None:
+        exact = DensityMatrixEngine(compiled, noise=main.noise or False)
+        noisy_state = exact.exact(x, theta, density_matrices=True).density_matrices
+    assert noisy_state is not None
+    without_idle = None
+    if idle and main.capabilities.idle_switch:
+        other = build(False).run(x, theta, shots=shots, seed=seed, progress=progress)
+        without_idle = other.outputs(spec.readout).detach().numpy()
     fidelity = pure_state_fidelity(ideal_state, noisy_state).numpy()
     meta = {
         "device": compiled.device.name,
@@ -187,6 +216,7 @@ def evaluate_noisy(
         "final_layout": list(compiled.final_layout),
         "theta_distribution": "uniform(-pi, pi)",
         "input_distribution": "standard normal rows, L2-normalised",
+        "schedule": "asap",
     }
     return NoisyEvaluation(
         engine=engine,
@@ -199,4 +229,6 @@ def evaluate_noisy(
         seconds=seconds,
         setup_seconds=setup,
         meta=meta,
+        idle=idle,
+        without_idle=without_idle,
     )

@@ -14,7 +14,6 @@ from qaa_hw.adapters.backends import (
     quadratic_readout,
 )
 from qaa_hw.adapters.mitigated import ZNEBackend, extrapolation_weights
-from qaa_hw.mitigation.techniques import ZNE
 from qaa_hw.adapters.qaa import QAAConfig, inject_qaa, qaa_layers, set_qaa_backend
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError

@@ -42,17 +42,17 @@ def test_executors_simulate_only_active_qubits(adapter3):
 def test_aer_and_cirq_agree_without_relaxation(adapter3):
     adapter = _without_relaxation(adapter3)
     x, theta = random_inputs(adapter.spec, 2, seed=0)
-    aer = AerExecutor(adapter).run_batch(x, theta)
-    cirq = CirqExecutor(adapter, density_matrix=True).run_batch(x, theta)
-    assert np.abs(aer.expectations - cirq.expectations).max() < 1e-8
-    assert np.abs(aer.density_matrix - cirq.density_matrix).max() < 1e-8
+    aer = AerExecutor(adapter).run(x, theta, density_matrices=True)
+    cirq = CirqExecutor(adapter).run(x, theta, density_matrices=True)
+    assert np.abs(aer.expectations.numpy() - cirq.expectations.numpy()).max() < 1e-8
+    assert np.abs(aer.density_matrices.numpy() - cirq.density_matrices.numpy()).max() < 1e-8
 
 
 def test_aer_and_cirq_agree_within_documented_tolerance(adapter3):
     x, theta = random_inputs(adapter3.spec, 2, seed=1)
-    aer = AerExecutor(adapter3).run_batch(x, theta)
-    cirq = CirqExecutor(adapter3).run_batch(x, theta)
-    diff = np.abs(aer.expectations - cirq.expectations).max()
+    aer = AerExecutor(adapter3).run(x, theta)
+    cirq = CirqExecutor(adapter3).run(x, theta)
+    diff = np.abs(aer.expectations.numpy() - cirq.expectations.numpy()).max()
     assert 1e-6 < diff < AER_CIRQ_TOL  # different models, same order of magnitude
 
 
@@ -60,17 +60,17 @@ def test_noiseless_aer_and_cirq_agree_exactly():
     spec = QAASpec(num_qubits=3, num_layers=1, rotations="ry_rz")
     adapter = compiled_adapter(spec, brisbane(), BRISBANE_PATH, noise_scale=0.0)
     x, theta = random_inputs(spec, 2, seed=2)
-    aer = AerExecutor(adapter).run_batch(x, theta)
-    cirq = CirqExecutor(adapter).run_batch(x, theta)
-    assert np.abs(aer.probabilities - cirq.probabilities).max() < 1e-9
+    aer = AerExecutor(adapter).run(x, theta, density_matrices=True)
+    cirq = CirqExecutor(adapter).run(x, theta)
+    assert np.abs(aer.probabilities.numpy() - cirq.probabilities.numpy()).max() < 1e-9
 
 
 def test_parameter_binds_equal_one_run_per_input(adapter3):
     x, theta = random_inputs(adapter3.spec, 3, seed=3)
     executor = AerExecutor(adapter3)
-    one_by_one = executor.run_batch(x, theta)
-    together = executor.run_parameter_binds(x, theta)
-    assert np.abs(one_by_one.probabilities - together.probabilities).max() < 1e-12
+    one_by_one = executor.run_each(x, theta)
+    together = executor.run(x, theta)
+    assert np.abs(one_by_one.probabilities.numpy() - together.probabilities.numpy()).max() < 1e-12
 
 
 @pytest.mark.parametrize("kind", ["aer", "cirq"])
@@ -79,20 +79,22 @@ def test_shots_converge_to_exact_values(adapter3, kind):
     exact = FastNoisyEngine(adapter3).expectations(x, theta).numpy()[0]
     shots = 4000 if kind == "cirq" else 20000
     cls = AerExecutor if kind == "aer" else CirqExecutor
-    sampled = cls(adapter3, shots=shots, seed=5).run(x[0], theta)
+    sampled = cls(adapter3).run(x[0], theta, shots=shots, seed=5)
+    exact_ref = cls(adapter3).run(x[0], theta).expectations.numpy()[0]
     sigma = np.sqrt((1 - exact**2) / shots)
-    if kind == "aer":  # same noise model: the exact value is Aer's
-        assert np.all(np.abs(sampled.expectations - exact) <= 5 * sigma)
-    else:  # Cirq's model differs (see AER_CIRQ_TOL)
-        assert np.all(np.abs(sampled.expectations - exact) <= 5 * sigma + AER_CIRQ_TOL)
+    got = sampled.expectations.numpy()[0]
+    assert np.all(np.abs(got - exact_ref) <= 5 * sigma)
+    if kind == "aer":  # same noise model: the exact value is the fast engine's
+        assert np.abs(exact_ref - exact).max() < 1e-9
     assert sampled.shots == shots
-    assert sampled.probabilities.sum() == pytest.approx(1.0)
+    assert float(sampled.probabilities.sum()) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("shots", [0, -3, 2.5, True])
 def test_invalid_shots_are_rejected(adapter3, shots):
     with pytest.raises(SimulationError, match="is not valid; accepted: None"):
-        AerExecutor(adapter3, shots=shots)
+        AerExecutor(adapter3).run(np.ones(8), np.zeros(adapter3.spec.num_parameters),
+                                  shots=shots)
 
 
 # ----------------------------------------------------------------------------- the CLI
@@ -119,6 +121,23 @@ def test_simulate_command_prints_and_writes_json(tmp_path, capsys, engine):
     assert len(report["outputs"]) == 2
     assert 0.5 < report["mean_fidelity"] < 1.0
     assert report["mean_abs_error"] > 0
+
+
+def test_simulate_command_reports_the_idle_noise_the_same_on_fast_and_aer(tmp_path):
+    reports = {}
+    for engine in ("fast", "aer"):
+        out = tmp_path / f"{engine}.json"
+        assert _run_cli(["simulate", "--device", "ibm_brisbane", "--qubits", "4", "--layers",
+                         "2", "--inputs", "16", "--seed", "0", "--engine", engine,
+                         "--json", str(out)]) == 0
+        reports[engine] = json.loads(out.read_text())
+    fast, aer = reports["fast"], reports["aer"]
+    assert fast["idle_relaxation"] and fast["idle_effect"] > 5e-3
+    for key in ("idle_effect", "idle_effect_max", "mean_abs_error",
+                "mean_abs_error_without_idle"):
+        assert abs(fast[key] - aer[key]) < 1e-6
+    # idle relaxation adds error: the older model (off) underestimates it
+    assert fast["mean_abs_error"] > fast["mean_abs_error_without_idle"]
 
 
 def test_simulate_command_noiseless_has_no_error(capsys):

@@ -19,9 +19,9 @@ from qaa_hw.simulate.noisy import (
     DensityMatrixEngine,
     FastNoisyEngine,
     pure_state_fidelity,
-    sample_outcomes,
 )
 from qaa_hw.simulate.program import build_program
+from qaa_hw.simulate.results import sample_frequencies
 from qaa_hw.simulate.statevector import simulate_qaa
 
 TOL = 1e-6
@@ -47,7 +47,7 @@ def adapter4():
 @pytest.fixture(scope="module")
 def aer4(adapter4):
     x, theta = random_inputs(adapter4.spec, 12, seed=1)
-    return x, theta, AerExecutor(adapter4).run_batch(x, theta)
+    return x, theta, AerExecutor(adapter4).run(x, theta, density_matrices=True)
 
 
 def test_program_uses_only_active_qubits(adapter4):
@@ -60,24 +60,24 @@ def test_program_uses_only_active_qubits(adapter4):
 @pytest.mark.parametrize("compiled_kernels", [True, False])
 def test_fast_exact_matches_aer(adapter, compiled_kernels):
     x, theta = random_inputs(adapter.spec, 6, seed=0)
-    reference = AerExecutor(adapter).run_batch(x, theta)
+    reference = AerExecutor(adapter).run(x, theta, density_matrices=True)
     engine = FastNoisyEngine(adapter, prep_noise="exact")
     engine.compiled_kernels = compiled_kernels
     z = engine.expectations(x, theta).numpy()
     probs = engine.probabilities(x, theta).numpy()
-    assert np.abs(z - reference.expectations).max() < TOL
-    assert np.abs(probs - reference.probabilities).max() < TOL
+    assert np.abs(z - reference.expectations.numpy()).max() < TOL
+    assert np.abs(probs - reference.probabilities.numpy()).max() < TOL
     # the noise is not negligible: the check would catch a noiseless engine
     ideal = _ideal(adapter.spec, x, theta)
-    assert np.abs(ideal - reference.expectations).max() > 100 * TOL
+    assert np.abs(ideal - reference.expectations.numpy()).max() > 100 * TOL
 
 
 def test_density_matrix_engine_matches_aer(adapter4, aer4):
     x, theta, reference = aer4
-    result = DensityMatrixEngine(adapter4).run(x, theta, density_matrices=True)
-    assert np.abs(result.expectations.numpy() - reference.expectations).max() < TOL
-    assert np.abs(result.probabilities.numpy() - reference.probabilities).max() < TOL
-    assert np.abs(result.density_matrices.numpy() - reference.density_matrix).max() < TOL
+    result = DensityMatrixEngine(adapter4).exact(x, theta, density_matrices=True)
+    assert np.abs(result.expectations.numpy() - reference.expectations.numpy()).max() < TOL
+    assert np.abs(result.probabilities.numpy() - reference.probabilities.numpy()).max() < TOL
+    assert np.abs(result.density_matrices.numpy() - reference.density_matrices.numpy()).max() < TOL
 
 
 @pytest.mark.parametrize("mode", ["exact", "effective", "none"])
@@ -89,7 +89,7 @@ def test_noiseless_device_gives_ideal_qaa_output(mode):
     ideal = _ideal(spec, x, theta)
     engine = FastNoisyEngine(adapter, prep_noise=mode)
     assert np.abs(engine.expectations(x, theta).numpy() - ideal).max() < 1e-9
-    dm = DensityMatrixEngine(adapter).run(x, theta, density_matrices=True)
+    dm = DensityMatrixEngine(adapter).exact(x, theta, density_matrices=True)
     assert np.abs(dm.expectations.numpy() - ideal).max() < 1e-9
     fid = pure_state_fidelity(dm.density_matrices, dm.density_matrices)
     assert torch.allclose(fid, torch.ones_like(fid))
@@ -99,13 +99,13 @@ def test_probs_readout_matches_aer():
     spec = QAASpec(num_qubits=3, num_layers=1, readout="probs")
     adapter = compiled_adapter(spec, brisbane(), BRISBANE_PATH)
     x, theta = random_inputs(spec, 4, seed=5)
-    reference = AerExecutor(adapter).run_batch(x, theta)
+    reference = AerExecutor(adapter).run(x, theta, density_matrices=True)
     for mode in ("exact", "effective"):
         out = FastNoisyEngine(adapter, prep_noise=mode).outputs(x, theta).numpy()
         assert out.shape == (4, 8)
         assert np.allclose(out.sum(1), 1.0)
         if mode == "exact":
-            assert np.abs(out - reference.probabilities).max() < TOL
+            assert np.abs(out - reference.probabilities.numpy()).max() < TOL
 
 
 def test_compiled_kernels_equal_the_torch_path_on_many_inputs():
@@ -130,8 +130,8 @@ def test_effective_prep_noise_is_close_and_better_than_none(adapter4, aer4):
     x, theta, reference = aer4
     effective = FastNoisyEngine(adapter4, prep_noise="effective", fit_samples=64)
     none = FastNoisyEngine(adapter4, prep_noise="none")
-    err_eff = np.abs(effective.expectations(x, theta).numpy() - reference.expectations)
-    err_none = np.abs(none.expectations(x, theta).numpy() - reference.expectations)
+    err_eff = np.abs(effective.expectations(x, theta).numpy() - reference.expectations.numpy())
+    err_none = np.abs(none.expectations(x, theta).numpy() - reference.expectations.numpy())
     assert effective.effective is not None
     assert 0.5 < effective.effective.mean_fidelity < 1.0
     assert err_eff.max() < 0.05
@@ -160,10 +160,10 @@ def test_shots_converge_to_exact_values(adapter4):
     x, theta = random_inputs(adapter4.spec, 3, seed=11)
     exact = engine.expectations(x, theta)
     shots = 20000
-    sampled = engine.sample(x, theta, shots=shots, seed=4)
+    sampled = engine.run(x, theta, shots=shots, seed=4)
     sigma = torch.sqrt((1 - exact**2) / shots)
     assert torch.all((sampled.expectations - exact).abs() <= 5 * sigma + 1e-12)
-    again = engine.sample(x, theta, shots=shots, seed=4)
+    again = engine.run(x, theta, shots=shots, seed=4)
     assert torch.equal(again.expectations, sampled.expectations)
     assert sampled.probabilities is not None
     assert torch.allclose(sampled.probabilities.sum(1), torch.ones(3, dtype=torch.float64))
@@ -172,14 +172,17 @@ def test_shots_converge_to_exact_values(adapter4):
 def test_sampling_keeps_correlations():
     # |00> + |11>: Z0 and Z1 are perfectly correlated in every shot
     probs = torch.tensor([[0.5, 0.0, 0.0, 0.5]], dtype=torch.float64)
-    freq = sample_outcomes(probs, 1000, generator=torch.Generator().manual_seed(0))
+    freq = sample_frequencies(probs, 1000, generator=torch.Generator().manual_seed(0))
     assert float(freq[0, 1] + freq[0, 2]) == 0.0
 
 
 def test_readout_confusion_is_aers(adapter4):
+    from qaa_hw.devices.qiskit_convert import to_aer_noise_model
+
     program = build_program(adapter4, noise_spec(adapter4.device, adapter4.active_qubits))
-    model_errors = AerExecutor(adapter4).confusion
-    assert np.allclose(program.readout.numpy(), model_errors)
+    model = to_aer_noise_model(restrict(adapter4.device, adapter4.active_qubits))
+    aer_readout = [model._local_readout_errors[(q,)].probabilities for q in program.final_local]
+    assert np.allclose(program.readout.numpy(), np.asarray(aer_readout))
     assert np.all(program.readout.numpy()[:, 0, 1] > 0)
 
 
@@ -205,7 +208,7 @@ def test_invalid_requests_raise(adapter4):
     with pytest.raises(SimulationError, match="theta has 3 values"):
         engine.expectations(np.ones(16), np.zeros(3))
     with pytest.raises(SimulationError, match="shots=-5 is not valid"):
-        engine.sample(np.ones(16), np.zeros(adapter4.spec.num_parameters), shots=-5)
+        engine.run(np.ones(16), np.zeros(adapter4.spec.num_parameters), shots=-5)
     with pytest.raises(SimulationError, match="invalid input vectors"):
         engine.expectations(np.ones(17), np.zeros(adapter4.spec.num_parameters))
 
@@ -261,9 +264,9 @@ def test_approximate_embedding_uses_the_simulated_ideal_preparation():
     spec = QAASpec(num_qubits=4, num_layers=1, embedding="approx", embedding_fidelity=0.8)
     adapter = compiled_adapter(spec, brisbane(), BRISBANE_PATH)
     x, theta = random_inputs(spec, 4, seed=9)
-    reference = AerExecutor(adapter).run_batch(x, theta)
+    reference = AerExecutor(adapter).run(x, theta, density_matrices=True)
     exact = FastNoisyEngine(adapter, prep_noise="exact")
-    assert np.abs(exact.expectations(x, theta).numpy() - reference.expectations).max() < TOL
+    assert np.abs(exact.expectations(x, theta).numpy() - reference.expectations.numpy()).max() < TOL
     noiseless = compiled_adapter(spec, brisbane(), BRISBANE_PATH, noise_scale=0.0)
     none = FastNoisyEngine(noiseless, prep_noise="none")
     assert none.embedding_map is None  # an approximate preparation is not linear in x

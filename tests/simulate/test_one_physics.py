@@ -53,7 +53,7 @@ def _problem(compiled: CompiledAdapter, batch: int = 3) -> tuple[np.ndarray, np.
 def _aer(device: str, n: int) -> np.ndarray:
     compiled = _compiled(device, n)
     x, theta = _problem(compiled)
-    return AerExecutor(compiled).run_parameter_binds(x, theta).expectations
+    return AerExecutor(compiled).run(x, theta).expectations.numpy()
 
 
 @pytest.mark.parametrize(("device", "n"), CASES)
@@ -83,7 +83,7 @@ def test_mitigation_backend_unmitigated_value_is_the_same(device: str, n: int) -
 def test_cirq_reference_within_documented_tolerance(device: str, n: int) -> None:
     compiled = _compiled(device, n)
     x, theta = _problem(compiled)
-    cirq_values = CirqExecutor(compiled).run_batch(x, theta).expectations
+    cirq_values = CirqExecutor(compiled).run(x, theta).expectations.numpy()
     assert np.abs(cirq_values - _aer(device, n)).max() < CIRQ_TOL
 
 
@@ -92,7 +92,7 @@ def test_idle_relaxation_is_on_by_default_and_can_be_turned_off() -> None:
     x, theta = _problem(compiled)
     off = noise_spec(compiled.device, compiled.active_qubits, idle=False)
     fast_off = FastNoisyEngine(compiled, noise=off).expectations(x, theta).numpy()
-    aer_off = AerExecutor(compiled, noise=off).run_parameter_binds(x, theta).expectations
+    aer_off = AerExecutor(compiled, noise=off).run(x, theta).expectations.numpy()
     assert np.abs(fast_off - aer_off).max() < TOL
     # the idle windows of this adapter move <Z> by about 0.02 on average
     assert np.abs(fast_off - _aer("ibm_brisbane", 4)).mean() > 5e-3
@@ -103,7 +103,7 @@ def test_engine_folding_equals_mitiq_fold_all_on_the_mitigation_backend(fold: in
     compiled = _compiled("ibm_brisbane", 3)
     x, theta = _problem(compiled, batch=1)
     mitigator = Mitigator(compiled)
-    estimate = mitigator.estimate(x[0], theta, ZNE(scaling="fold_all", scale_factors=(1.0, 3.0, 5.0)))
+    estimate = mitigator.estimate(x[0], theta, ZNE(scaling="fold_all"))
     folded = estimate.details["scaled_values"][(1, 3, 5).index(fold)]
     engine = FastNoisyEngine(compiled, fold=fold).expectations(x, theta).numpy()[0]
     assert np.abs(engine - np.asarray(folded)).max() < TOL

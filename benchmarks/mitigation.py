@@ -13,11 +13,14 @@ all inputs and outputs.
 
 Techniques (Mitiq 1.1.0 does all the work; see ``qaa_hw/mitigation``):
 
-* ZNE rich / lin / exp: ``ZNE(factory=..., scale_factors=(1, 2, 3), folding="random")``,
-  exponential with ``asymptote=0`` (the fitted asymptote fails to converge on 20-75 % of the
-  inputs; Mitiq then raises);
+* ZNE rich / lin / exp: ``ZNE(factory=..., scale_factors=(1, 2, 3))`` with random gate
+  folding (``scaling="fold_random"``, hardware-runnable), exponential with ``asymptote=0``
+  (the fitted asymptote fails to converge on many inputs; Mitiq then raises);
+* ZNE rich stretch: Richardson at (1, 2, 3) with ``scaling="pulse_stretch"`` (gate errors and
+  relaxation over gates and idle windows scaled, readout not), the physical alternative for
+  devices with pulse-level control;
 * REM: tensored inverse confusion matrices from the device's readout errors;
-* REM+ZNE rich / exp: REM on every measured distribution inside the ZNE above;
+* REM+ZNE rich / exp / rich stretch: REM on every measured distribution inside the ZNE above;
 * DDD xx: Mitiq's ``xx`` rule on the idle ticks of the ASAP schedule;
 * PEC: 100 circuits sampled from global depolarising representations of every gate (on the
   first ``PEC_INPUTS`` inputs of each row only: Mitiq's sampling costs 2.5-7 s per estimate).
@@ -64,13 +67,16 @@ def techniques() -> dict[str, Technique]:
     """The compared techniques, by column name."""
     rich = ZNE(factory="richardson", scale_factors=SCALE_FACTORS)
     exp = ZNE(factory="exponential", scale_factors=SCALE_FACTORS, asymptote=0.0)
+    stretch = ZNE(factory="richardson", scale_factors=SCALE_FACTORS, scaling="pulse_stretch")
     return {
         "ZNE rich": rich,
         "ZNE lin": ZNE(factory="linear", scale_factors=SCALE_FACTORS),
         "ZNE exp": exp,
+        "ZNE rich stretch": stretch,
         "REM": REM(),
         "REM+ZNE rich": Combined(REM(), rich),
         "REM+ZNE exp": Combined(REM(), exp),
+        "REM+ZNE rich stretch": Combined(REM(), stretch),
         "DDD xx": DDD(rule="xx"),
         "PEC": PEC(num_samples=100),
     }
@@ -237,6 +243,13 @@ def docs_section(exact: list[Row], sampled: list[Row], command: str, inputs: int
     fails = [r.exp_fit_failures for r in exact]
     norms = [n for r in exact for n in r.pec_norms]
     pec = ", ".join(f"{r.median('PEC'):.3f} vs {r.pec_unmitigated:.3f}" for r in exact)
+
+    def ratio(a: str, b: str) -> str:
+        values = [r.median(a) / r.median(b) for r in exact]
+        return f"{min(values):.2f}-{max(values):.2f}"
+
+    stretch_vs_fold = ratio("ZNE rich stretch", "ZNE rich")
+    rem_stretch_vs_fold = ratio("REM+ZNE rich stretch", "REM+ZNE rich")
     return f"""{HEADING}
 
 Command: `{command}` ({minutes:.1f} min)
@@ -248,12 +261,13 @@ Aer backend: the physical circuit is lowered without re-optimisation and *timed*
 device durations, so idle qubits relax; gate errors, relaxation and readout error as in
 `to_aer_noise_model`. Cells are the median over inputs and the 4 outputs of
 `|<Z_i> - ideal|` (ideal: noiseless simulation of the same physical circuit). ZNE folds gates at
-random to scale factors (1, 2, 3); its exponential factory has asymptote 0, because Mitiq's fit
-with a free asymptote fails to converge on {min(fails):.0%}-{max(fails):.0%} of the inputs of a
-row (Mitiq then raises). PEC samples 100 circuits from global depolarising representations of
-every gate (one-norm {min(norms):.2f}-{max(norms):.2f}) and runs on the first {pec_inputs}
-inputs of each row only; its median against the unmitigated median on those inputs, row by
-row: {pec}.
+random to scale factors (1, 2, 3) ("stretch": stretches every pulse instead, which scales
+gate errors and relaxation but never readout); its exponential factory has asymptote 0,
+because Mitiq's fit with a free asymptote fails to converge on
+{min(fails):.0%}-{max(fails):.0%} of the inputs of a row (Mitiq then raises). PEC samples
+100 circuits from global depolarising representations of every gate (one-norm
+{min(norms):.2f}-{max(norms):.2f}) and runs on the first {pec_inputs} inputs of each row
+only; its median against the unmitigated median on those inputs, row by row: {pec}.
 
 Exact expectation values (`shots=None`):
 
@@ -272,7 +286,9 @@ Goal "the best technique at most half the unmitigated error on every row": **{"m
 else "not met"}** (best: {", ".join(winners)}). Folding scales the gate and relaxation noise:
 the unmitigated error at scale factor 3 is {min(fold):.2f}-{max(fold):.2f}x the error at 1
 (readout error included, which folding does not scale). REM alone removes only the readout
-part, ZNE alone the rest; together they remove most of the error. DDD multiplies the error by
+part, ZNE alone the rest; together they remove most of the error. Pulse stretching instead of
+folding (Richardson, same factors) gives {stretch_vs_fold} times the folding error without REM
+and {rem_stretch_vs_fold} times with REM (range over the exact rows). DDD multiplies the error by
 {min(ddd):.2f}-{max(ddd):.2f}: these noise models are Markovian (thermal relaxation and
 depolarising channels, no coherent idle error such as ZZ crosstalk or detuning), which dynamical
 decoupling cannot refocus, so its pulses only add their own gate error. PEC cancels only the

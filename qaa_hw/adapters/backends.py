@@ -15,12 +15,12 @@ A backend maps ``(spec, x, theta)`` to the circuit readout (``[..., n]`` Z expec
 
 **Quadratic form.** With an exact amplitude embedding and ``prep_noise`` ``"effective"`` or
 ``"none"``, the engine's readout is exactly a quadratic form of the normalised input,
-``out_o(x) = x̂ᵀ Q_o x̂`` (readout error is affine in ``<Z>`` and ``x̂ᵀx̂ = 1``, so it folds into
-``Q``). ``Q`` is read from ``d(d+1)/2`` probe inputs (``e_i`` and ``(e_i + e_j)/√2``) by
-one engine call that is differentiable in ``theta``; the readout of every token is then one
-batched product, differentiable in both ``x`` and ``theta``. That is what makes noise-aware
+``out_o(x) = x̂ᵀ Q_o x̂`` (:meth:`~qaa_hw.simulate.noisy.FastNoisyEngine.quadratic_form`:
+readout error is affine in the raw value and ``x̂ᵀx̂ = 1``, so it folds into ``Q``). ``Q`` is
+built once per ``theta``, differentiably; the readout of every token is then one batched
+product, differentiable in both ``x`` and ``theta``. That is what makes noise-aware
 training of a whole LLM feasible: the engine runs once per layer and step, not once per
-token. Construction checks the identity on random inputs. For ``prep_noise="exact"`` (or
+token. For ``prep_noise="exact"`` (or
 approximate embeddings) the engine runs per token, and only ``theta`` gets gradients, so
 such a backend refuses to train a down-projection (it raises instead of silently dropping
 the gradient).
@@ -33,7 +33,6 @@ the same sampled bitstrings. Evaluation only (sampling has no gradient).
 from __future__ import annotations
 
 import logging
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
@@ -45,17 +44,13 @@ from torch import Tensor
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, scale_noise
-from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.errors import ConfigError
 from qaa_hw.simulate.noise import NoiseSpec, noise_spec
 from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise
 from qaa_hw.simulate.results import sample_frequencies, z_from_probabilities
 from qaa_hw.simulate.statevector import simulate_qaa
 
 logger = logging.getLogger(__name__)
-
-#: Quadratic-form identity tolerance checked at construction (float64 engine).
-QUADRATIC_TOL = 1e-9
-
 
 class QAABackend(ABC):
     """How a QAA layer evaluates its circuit."""
@@ -107,34 +102,6 @@ def normalised_rows(x: Tensor, dim: int) -> Tensor:
     return x / sq.sqrt()
 
 
-def _probe_inputs(dim: int) -> Tensor:
-    """``e_i`` for every i, then ``(e_i + e_j)/sqrt 2`` for i < j: ``[d(d+1)/2, d]``."""
-    eye = torch.eye(dim, dtype=torch.float64)
-    iu, ju = torch.triu_indices(dim, dim, offset=1)
-    pairs = (eye[iu] + eye[ju]) / math.sqrt(2.0)
-    return torch.cat((eye, pairs))
-
-
-def _probe_decoder(dim: int) -> Tensor:
-    """The fixed linear map from probe values ``[m]`` to the symmetric ``Q`` (``[m, d*d]``).
-
-    ``Q_ii = f(e_i)`` and ``Q_ij = Q_ji = f((e_i + e_j)/sqrt 2) - (Q_ii + Q_jj) / 2``.
-    """
-    iu, ju = torch.triu_indices(dim, dim, offset=1)
-    m = dim + iu.numel()
-    dec = torch.zeros(m, dim, dim, dtype=torch.float64)
-    idx = torch.arange(dim)
-    dec[idx, idx, idx] = 1.0
-    rows = torch.arange(dim, m)
-    dec[rows, iu, ju] = 1.0
-    dec[rows, ju, iu] = 1.0
-    dec[iu, iu, ju] -= 0.5
-    dec[ju, iu, ju] -= 0.5
-    dec[iu, ju, iu] -= 0.5
-    dec[ju, ju, iu] -= 0.5
-    return dec.reshape(m, dim * dim)
-
-
 def quadratic_readout(x: Tensor, q: Tensor) -> Tensor:
     """``x̂ᵀ Q_o x̂`` for every row (``x [..., <=d]``, ``Q [O, d, d]``) -> ``[..., O]``."""
     num_out, dim, _ = q.shape
@@ -160,7 +127,6 @@ class NoisyBackend(QAABackend):
 
     Raises:
         ConfigError: invalid ``prep_noise`` or ``shots``.
-        SimulationError: the engine's readout is not the quadratic form it should be.
     """
 
     kind = "noisy"
@@ -199,12 +165,7 @@ class NoisyBackend(QAABackend):
         self.seed = int(seed)
         self._generator = torch.Generator().manual_seed(self.seed)
         self._cache: dict[tuple[int, str], tuple[Tensor, int, Tensor]] = {}
-        spec = self.compiled.spec
         self.uses_quadratic_form = self.engine.embedding_map is not None and prep_noise != "exact"
-        if self.uses_quadratic_form:
-            self._probes = _probe_inputs(spec.dim)
-            self._decoder = _probe_decoder(spec.dim)
-            self._check_quadratic()
 
     def amplified(self, noise: NoiseSpec, fold: int, *, seed: int) -> NoisyBackend:
         """The same adapter and settings with another noise spec and folding factor."""
@@ -251,15 +212,10 @@ class NoisyBackend(QAABackend):
         hit = self._cache.get(key)
         if not recording and hit is not None and hit[0] is theta and hit[1] == theta._version:
             return hit[2]
-        values = self._values_on_probes(theta, readout)  # [m, O]
-        dim = self.compiled.spec.dim
-        q = (values.T @ self._decoder).reshape(values.shape[1], dim, dim)
+        q = self.engine.quadratic_form(theta, readout=readout)  # type: ignore[arg-type]
         if not recording:
             self._cache[key] = (theta, theta._version, q.detach())
         return q
-
-    def _values_on_probes(self, theta: Tensor, readout: str) -> Tensor:
-        return self.engine_outputs(self._probes, theta, readout)
 
     def readout(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
         """See :meth:`QAABackend.readout`."""
@@ -303,21 +259,6 @@ class NoisyBackend(QAABackend):
             raise ConfigError(
                 f"the backend was compiled for {own.to_dict()} but the layer's spec is "
                 f"{spec.to_dict()}; compile the layer's spec for the device"
-            )
-
-    def _check_quadratic(self) -> None:
-        spec = self.compiled.spec
-        gen = torch.Generator().manual_seed(1234)
-        theta = (torch.rand(spec.parameter_shape, generator=gen, dtype=torch.float64) - 0.5) * 6
-        x = torch.randn(3, spec.dim, generator=gen, dtype=torch.float64)
-        direct = self.engine_outputs(x, theta, spec.readout)
-        q = (self._values_on_probes(theta, spec.readout).T @ self._decoder)
-        fitted = quadratic_readout(x, q.reshape(direct.shape[1], spec.dim, spec.dim))
-        err = float((fitted - direct).abs().max())
-        if err > QUADRATIC_TOL:
-            raise SimulationError(
-                f"noisy engine readout is not a quadratic form of the input (max error "
-                f"{err:.3g}); use prep_noise='exact'"
             )
 
 

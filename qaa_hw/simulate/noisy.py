@@ -413,38 +413,68 @@ class FastNoisyEngine(_Base):
         probs = self.probabilities(x, theta)
         return Result(z_from_probabilities(probs, self.program.num_logical), probs)
 
+    def quadratic_form(self, theta: Any, *, readout: Literal["z", "probs"] = "z") -> torch.Tensor:
+        """``Q [O, d, d]`` (symmetric, float64) with measured output ``o`` equal to
+        ``x̂ᵀ Q_o x̂`` for every normalised input ``x̂``; differentiable in ``theta``.
+
+        Exists for an exact embedding with ``prep_noise`` ``effective`` or ``none`` (or no
+        noise): the effective channel's offset and the readout error are affine in the raw
+        value, and ``x̂ᵀ x̂ = 1`` folds their constants into ``Q``.
+
+        Raises:
+            SimulationError: no quadratic form (``prep_noise="exact"`` with noise, or an
+                approximate embedding).
+        """
+        if self.embedding_map is None or (self.prep_noise == "exact" and self.program.noisy):
+            raise SimulationError(
+                "this engine has no quadratic form (prep_noise='exact' or an approx "
+                "embedding); use prep_noise='effective' or 'none' with an exact embedding"
+            )
+        obs, const = self._effective_observables(self.observables(theta, readout=readout))
+        eye = torch.eye(1 << self.spec.num_qubits, dtype=torch.float64)
+        raw = self._symmetric(obs) + const[:, None, None] * eye  # [O, d, d]
+        if readout == "z":
+            p01, p10 = self.program.readout[:, 0, 1], self.program.readout[:, 1, 0]
+            return (1 - p01 - p10)[:, None, None] * raw + (p10 - p01)[:, None, None] * eye
+        d = eye.shape[0]
+        flat = raw.permute(1, 2, 0).reshape(d * d, -1)
+        return apply_confusion(flat, self.program.readout).reshape(d, d, -1).permute(2, 0, 1)
+
     # ------------------------------------------------------------------ internals
     def _evaluate(self, x: Any, obs: torch.Tensor) -> torch.Tensor:
         """``Tr(O_o E(rho_prep(x)))`` for every input and observable: ``[B, O]``."""
         xs = prepare_inputs(x, self.spec.num_qubits)
-        flat = obs.reshape(obs.shape[0], -1)
-        mode = self.prep_noise if self.program.noisy else "none"
-        if mode == "exact":
+        if self.prep_noise == "exact" and self.program.noisy:
+            flat = obs.reshape(obs.shape[0], -1)
             return self._pauli_states(
                 xs, self._prep_steps, reduce=lambda vec: vec.reshape(vec.shape[0], -1) @ flat.T
             )
-        if mode == "effective" and self.effective is not None:
-            eff = self.effective
-            const = flat @ eff.offset.reshape(-1)
-            scaled = obs * eff.scale
-            return self._ideal_quadratic(xs, scaled) + const
-        return self._ideal_quadratic(xs, obs)
-
-    def _ideal_quadratic(self, xs: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        """``<psi(x)| A_o |psi(x)>`` for the ideal preparation; ``[B, O]``."""
-        ops = K.pauli_to_operator(obs, state=False)  # [O, 2^k, 2^k], Hermitian
+        obs, const = self._effective_observables(obs)
         if self.embedding_map is None:
+            ops = K.pauli_to_operator(obs, state=False)  # [O, 2^k, 2^k], Hermitian
             psi = self._ideal_prep(xs)
-            return torch.einsum("bi,oij,bj->bo", psi.conj(), ops, psi).real
+            return torch.einsum("bi,oij,bj->bo", psi.conj(), ops, psi).real + const
+        return torch.einsum("bi,oij,bj->bo", xs, self._symmetric(obs), xs) + const
+
+    def _effective_observables(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Observables acting on the ideal prepared state, and constants ``[O]``: the fitted
+        channel moved onto the observables (``effective``), else unchanged and 0."""
+        if self.effective is None or not self.program.noisy:
+            return obs, torch.zeros(obs.shape[0], dtype=torch.float64)
+        const = obs.reshape(obs.shape[0], -1) @ self.effective.offset.reshape(-1)
+        return obs * self.effective.scale, const
+
+    def _symmetric(self, obs: torch.Tensor) -> torch.Tensor:
+        """``Re(Wᴴ A_o W)`` ``[O, d, d]``: the observables on the embedded input amplitudes."""
+        ops = K.pauli_to_operator(obs, state=False)  # [O, 2^k, 2^k], Hermitian
         w = self.embedding_map
+        assert w is not None
         sites = self._sites
         if sites is not None:  # one basis state per amplitude: index instead of multiply
             phase = w[sites, torch.arange(w.shape[1])]
             sub = ops[:, sites][:, :, sites]
-            sym = (phase.conj()[:, None] * sub * phase[None, :]).real
-        else:
-            sym = torch.einsum("aj,oab,bl->ojl", w.conj(), ops, w).real
-        return torch.einsum("bi,oij,bj->bo", xs, sym, xs)
+            return (phase.conj()[:, None] * sub * phase[None, :]).real
+        return torch.einsum("aj,oab,bl->ojl", w.conj(), ops, w).real
 
     def _detect_embedding(self) -> torch.Tensor | None:
         """The isometry ``W`` with ``psi_prep(x) = e^{i phi(x)} W x`` (ideal), or ``None``.

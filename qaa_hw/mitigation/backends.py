@@ -46,7 +46,7 @@ from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
 from qaa_hw.mitigation.lowering import schedule, timed_circuit
 from qaa_hw.mitigation.scaling import stretch_factor
-from qaa_hw.simulate.executors import AerExecutor, CirqExecutor, final_density_matrix, marginal
+from qaa_hw.simulate.executors import AerExecutor, CirqExecutor
 from qaa_hw.simulate.noise import NoiseSpec
 from qaa_hw.simulate.results import check_shots, sample_frequencies
 
@@ -262,21 +262,7 @@ class CirqBackend(Backend):
     def _exact(self, circuits: list[cirq.Circuit]) -> list[np.ndarray]:
         executor = self.executor
         assert isinstance(executor, CirqExecutor)
-        qubits = cirq.LineQubit.range(self.num_qubits)
-        readout = cirq.Moment(
-            cirq.measure(qubits[q], key=f"c{i}") for i, q in enumerate(self.final_local)
-        )
-        out = []
-        for circuit in circuits:
-            measured = cirq.Circuit([*_pulses_for_cirq(circuit).moments, readout])
-            noisy = executor.noise_model.noisy_moments(measured.moments, qubits)
-            stripped = cirq.Circuit(
-                cirq.Moment(op for op in m if not cirq.is_measurement(op))
-                for m in cirq.Circuit(noisy)
-            )
-            rho = final_density_matrix(stripped, qubits)
-            out.append(marginal(np.real(np.diag(rho)), self.final_local, self.num_qubits))
-        return out
+        return [executor.distribution(_pulses_for_cirq(circuit)) for circuit in circuits]
 
 
 def _pulses_for_cirq(circuit: cirq.Circuit) -> cirq.Circuit:

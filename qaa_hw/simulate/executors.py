@@ -284,23 +284,32 @@ class CirqExecutor(_Executor):
         qubits = cirq.LineQubit.range(k)
         out = []
         for row in self._rows(x, progress):
-            plain = self.bound_circuit(row, theta)
+            plain = to_cirq_circuit(self.bound_circuit(row, theta))
             dm = None
             if density_matrices:
-                unmeasured = to_cirq_circuit(plain)
-                full = final_density_matrix(
-                    cirq.Circuit(self.noise_model.noisy_moments(unmeasured.moments, qubits)),
-                    qubits,
-                )
-                dm = reduce_state(full, self.final_local, k)
-            measured = to_cirq_circuit(self.measured(plain))
-            noisy = cirq.Circuit(self.noise_model.noisy_moments(measured.moments, qubits))
-            stripped = cirq.Circuit(
-                cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
-            )
-            rho = final_density_matrix(stripped, qubits)
-            out.append(self._result(marginal(np.real(np.diag(rho)), self.final_local, k), dm))
+                noisy = cirq.Circuit(self.noise_model.noisy_moments(plain.moments, qubits))
+                dm = reduce_state(final_density_matrix(noisy, qubits), self.final_local, k)
+            out.append(self._result(self.distribution(plain), dm))
         return stack(out)
+
+    def distribution(self, circuit: Any) -> np.ndarray:
+        """Measured distribution ``[2^n]`` of a Cirq circuit on the active ``LineQubit`` s:
+        measured on the ``final_layout`` qubits under the noise model, the measurement gates
+        removed but the readout channel Cirq inserts before them kept."""
+        import cirq
+
+        k = len(self.active)
+        qubits = cirq.LineQubit.range(k)
+        readout = cirq.Moment(
+            cirq.measure(qubits[q], key=f"c{i}") for i, q in enumerate(self.final_local)
+        )
+        measured = cirq.Circuit([*circuit.moments, readout])
+        noisy = cirq.Circuit(self.noise_model.noisy_moments(measured.moments, qubits))
+        stripped = cirq.Circuit(
+            cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
+        )
+        rho = final_density_matrix(stripped, qubits)
+        return marginal(np.real(np.diag(rho)), self.final_local, k)
 
 
 def final_density_matrix(circuit: Any, qubits: list[Any]) -> np.ndarray:

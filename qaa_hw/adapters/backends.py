@@ -45,8 +45,9 @@ from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, scale_noise
 from qaa_hw.errors import ConfigError
+from qaa_hw.simulate.engine import PREP_NOISE_MODES
 from qaa_hw.simulate.noise import NoiseSpec, noise_spec
-from qaa_hw.simulate.noisy import PREP_NOISE_MODES, FastNoisyEngine, PrepNoise
+from qaa_hw.simulate.noisy import FastNoisyEngine, PrepNoise
 from qaa_hw.simulate.results import sample_frequencies, z_from_probabilities
 from qaa_hw.simulate.statevector import simulate_qaa
 

@@ -49,7 +49,8 @@ class QAAConfig:
             e.g. ``("q_proj", "v_proj")``.
         num_qubits: n; the circuit takes ``2^n`` amplitudes.
         num_layers: circuit layers L.
-        rotations: ``"ry"`` or ``"ry_rz"``.
+        rotations: rotation set per qubit per layer, one of
+            :data:`~qaa_hw.circuits.spec.ROTATIONS` (``"ry"``, ``"ry_rz"``, ``"rx_rz"``).
         entangler: ``"ring"``, ``"line"`` or ``"all_to_all"`` (``"native"`` needs a device
             and is not available for adapters).
         readout: ``"z"`` (n outputs) or ``"probs"`` (2^n outputs).
@@ -92,7 +93,7 @@ class QAAConfig:
         spec = QAASpec(
             num_qubits=self.num_qubits,
             num_layers=self.num_layers,
-            rotations=self.rotations,  # type: ignore[arg-type]
+            rotations=self.rotations,
             entangler=self.entangler,  # type: ignore[arg-type]
             readout=self.readout,  # type: ignore[arg-type]
         )

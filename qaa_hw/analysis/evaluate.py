@@ -29,50 +29,18 @@ import numpy as np
 
 from qaa_hw.analysis.sweep_spec import SweepPoint
 from qaa_hw.errors import ConfigError
+from qaa_hw.mitigation.techniques import technique_from_names
 
 logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------- mitigation adapter
-def technique_from_name(
-    name: str, options: dict[str, dict[str, Any]] | None = None, *, require_api: bool = True
-) -> Any:
-    """The :mod:`qaa_hw.mitigation` technique record for ``"zne"``, ``"zne+rem"``, ...
-
-    Args:
-        name: ``+``-joined technique names (``"none"`` is not a technique).
-        options: ``{technique: {option: value}}`` keyword arguments of each record.
-        require_api: also check that the mitigation executors (``qaa_hw.mitigation.Mitigator``)
-            are importable.
+def mitigator_class(name: str) -> Any:
+    """:class:`qaa_hw.mitigation.api.Mitigator` (the Mitiq executors) for technique ``name``.
 
     Raises:
-        ConfigError: the mitigation package (or a part of it) is missing, or an option is
-            invalid.
+        ConfigError: it cannot be imported in this installation.
     """
-    try:
-        from qaa_hw.mitigation import techniques as tech
-    except ImportError as e:
-        raise ConfigError(
-            f"mitigation {name!r} needs qaa_hw.mitigation.techniques, which is missing from "
-            f"this installation ({e}); use mitigation: [none]"
-        ) from e
-    if require_api:
-        _mitigator_class(name)
-    options = options or {}
-    classes = {"zne": tech.ZNE, "rem": tech.REM, "ddd": tech.DDD, "pec": tech.PEC}
-    parts = []
-    for part in name.split("+"):
-        opts = dict(options.get(part, {}))
-        if isinstance(opts.get("scale_factors"), list):
-            opts["scale_factors"] = tuple(opts["scale_factors"])
-        try:
-            parts.append(classes[part](**opts))
-        except TypeError as e:
-            raise ConfigError(f"options {opts} of technique {part!r} are not valid: {e}") from e
-    return parts[0] if len(parts) == 1 else tech.Combined(*parts)
-
-
-def _mitigator_class(name: str) -> Any:
     try:
         from qaa_hw.mitigation.api import Mitigator
     except ImportError as e:
@@ -108,10 +76,10 @@ def mitigate_outputs(
         quasi-probability representation).
 
     Raises:
-        ConfigError: the mitigation package is missing (see :func:`technique_from_name`).
+        ConfigError: the mitigation executors are missing (see :func:`mitigator_class`).
     """
-    technique = technique_from_name(point.mitigation, point.options)
-    mitigator = _mitigator_class(point.mitigation)(
+    technique = technique_from_names(point.mitigation, point.options)
+    mitigator = mitigator_class(point.mitigation)(
         compiled, executor=point.mitigation_executor, shots=point.shots, seed=point.seed)
     estimates = [mitigator.estimate(xi, theta, technique) for xi in x]
     mitigated = np.stack([np.asarray(e.mitigated, dtype=float) for e in estimates])
@@ -144,7 +112,7 @@ def _compiled(device: str, noise_scale: float, qubits: int, layers: int, rotatio
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
 
-    spec = QAASpec(num_qubits=qubits, num_layers=layers, rotations=rotations,  # type: ignore[arg-type]
+    spec = QAASpec(num_qubits=qubits, num_layers=layers, rotations=rotations,
                    entangler=entangler, embedding=embedding,  # type: ignore[arg-type]
                    embedding_fidelity=embedding_fidelity, readout=readout)  # type: ignore[arg-type]
     t0 = time.perf_counter()
@@ -166,7 +134,7 @@ def _evaluated(point: SweepPoint) -> tuple[Any, float]:
 
 @functools.lru_cache(maxsize=32)
 def _evaluated_cached(point: SweepPoint) -> tuple[Any, float]:
-    from qaa_hw.simulate.report import evaluate_noisy
+    from qaa_hw.analysis.noisy_report import evaluate_noisy
 
     compiled, _ = _compile_point(point)
     t0 = time.perf_counter()
@@ -212,7 +180,7 @@ def evaluate_point(point: SweepPoint) -> dict[str, Any]:
     Raises:
         QaaHwError: the point cannot be compiled or simulated, or its mitigation is missing.
     """
-    from qaa_hw.simulate.report import random_problem
+    from qaa_hw.analysis.noisy_report import random_problem
 
     out = compile_metrics(point)
     hits = _evaluated_cached.cache_info().hits

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qaa_hw.analysis.assumptions import Thresholds
 from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import ConfigError
 
@@ -241,8 +242,6 @@ def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
     (noise scale closest to 1), with the feasibility thresholds as dashed lines."""
     from matplotlib.ticker import MaxNLocator
 
-    from qaa_hw.analysis.feasibility import Thresholds
-
     plt = _pyplot()
     scale = _reference_scale(rows)
     chosen = [r for r in rows if float(r["noise_scale"]) == scale]
@@ -287,8 +286,6 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
         formats: extra suffixes to save too.
     """
     from matplotlib import colors
-
-    from qaa_hw.analysis.feasibility import Thresholds
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6))

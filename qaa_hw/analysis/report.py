@@ -26,13 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qaa_hw.analysis.feasibility import (
-    DeviceAssessment,
-    Thresholds,
-    TrainingAssumptions,
-    assess_device,
-    format_hours,
-)
+from qaa_hw.analysis.assumptions import Thresholds, TrainingAssumptions
+from qaa_hw.analysis.feasibility import DeviceAssessment, assess_device, format_hours
 from qaa_hw.analysis.pareto import config_label
 from qaa_hw.errors import ConfigError, QaaHwError
 

@@ -92,8 +92,6 @@ def _worker_init(warm: bool) -> None:
     _limit_threads()
     logging.basicConfig(level=logging.WARNING)
     if warm:
-        import qaa_hw.compile.api
-        import qaa_hw.simulate.report  # noqa: F401
 
         _limit_threads()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -253,3 +254,27 @@ class ResultStore:
         out.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, out)
         return out
+
+
+def average_seeds(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows that differ only in their seed merged into one: numbers averaged, other values
+    (layouts, text) from the lowest seed; ``seeds`` counts the merged rows."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        ident = json.dumps([r.get(c) for c in SETTING_COLUMNS if c != "seed"], default=str)
+        groups.setdefault(ident, []).append(r)
+    out = []
+    for members in groups.values():
+        members = sorted(members, key=lambda r: int(r.get("seed") or 0))
+        merged = dict(members[0])
+        for key, value in members[0].items():
+            if key in ("seed", "attempts") or isinstance(value, bool):
+                continue
+            values = [m.get(key) for m in members]
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                merged[key] = float(statistics.fmean(values))  # type: ignore[arg-type]
+                if all(isinstance(v, int) for v in values) and merged[key].is_integer():
+                    merged[key] = int(merged[key])
+        merged["seeds"] = len(members)
+        out.append(merged)
+    return out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
+from qaa_hw.circuits.gates import GATES, rotation_gates
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import ConfigError
 
@@ -24,6 +25,23 @@ def resolve_pairs(
     return out
 
 
+def append_rotations(
+    qc: QuantumCircuit, spec: QAASpec, theta: Sequence, layer: int, wires: Sequence[int]
+) -> None:
+    """Append layer ``layer``'s rotation set, logical qubit ``q`` on wire ``wires[q]``.
+
+    Gate ``k`` of the set (:func:`~qaa_hw.circuits.gates.rotation_gates`) on qubit ``q``
+    takes ``theta[(layer * n + q) * r + k]``, the C-order flattening of
+    ``spec.parameter_shape``.
+    """
+    gates = rotation_gates(spec.rotations)
+    n, rots = spec.num_qubits, len(gates)
+    for q in range(n):
+        base = (layer * n + q) * rots
+        for k, gate in enumerate(gates):
+            qc.append(gate.qiskit(theta[base + k]), [wires[q]])
+
+
 def append_ansatz(
     qc: QuantumCircuit,
     spec: QAASpec,
@@ -32,22 +50,19 @@ def append_ansatz(
 ) -> None:
     """Append the ansatz layers to ``qc`` (logical qubit q = ``qc.qubits[q]``).
 
-    Layer ``l``: ``RY(theta[l, q, 0])`` (then ``RZ(theta[l, q, 1])`` for ``ry_rz``) on every
-    qubit ``q``, then CNOTs on the entangler pairs in order; ``theta`` is flattened C-style
-    from ``spec.parameter_shape``.
+    Layer ``l``: the rotation set on every qubit ``q`` (gate ``k`` with angle
+    ``theta[l, q, k]``, see :func:`append_rotations`), then CNOTs on the entangler pairs in
+    order; ``theta`` is flattened C-style from ``spec.parameter_shape``.
     """
     if len(theta) != spec.num_parameters:
         raise ConfigError(f"theta has {len(theta)} entries; the spec needs {spec.num_parameters}")
     links = resolve_pairs(spec, pairs)
-    layers, n, rots = spec.parameter_shape
-    for layer in range(layers):
-        for q in range(n):
-            base = (layer * n + q) * rots
-            qc.ry(theta[base], q)
-            if rots == 2:
-                qc.rz(theta[base + 1], q)
+    wires = range(spec.num_qubits)
+    entangler = GATES["cx"]
+    for layer in range(spec.num_layers):
+        append_rotations(qc, spec, theta, layer, wires)
         for a, b in links:
-            qc.cx(a, b)
+            qc.append(entangler.qiskit(), [a, b])
 
 
 def build_ansatz(

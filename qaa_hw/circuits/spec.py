@@ -4,9 +4,10 @@ Conventions shared by every builder and simulator in qaa_hw:
 
 * Qubit ``q`` is bit ``q`` of the basis-state index (Qiskit's little-endian order):
   amplitude ``x[i]`` of the embedded vector sits on basis state ``|i>``.
-* One layer = a rotation on every qubit (``RY(theta[l, q, 0])`` then, for the
-  ``ry_rz`` set, ``RZ(theta[l, q, 1])``), followed by CNOTs on
-  :func:`entangler_pairs` in that order (control first).
+* One layer = the gates of the rotation set on every qubit (gate ``k`` of the set with
+  angle ``theta[l, q, k]``, in the set's order: ``RY`` for ``ry``, ``RY`` then ``RZ`` for
+  ``ry_rz``, ``RX`` then ``RZ`` for ``rx_rz``; see :mod:`qaa_hw.circuits.gates`), followed
+  by CNOTs on :func:`entangler_pairs` in that order (control first).
 * Parameters are ordered ``theta[layer, qubit, rotation]`` and flattened C-style.
 * ``z`` readout returns ``<Z_q>`` for q = 0..n-1; ``probs`` returns the 2^n
   basis-state probabilities.
@@ -19,14 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from qaa_hw.circuits.gates import ROTATION_SETS
 from qaa_hw.errors import ConfigError
 
-Rotations = Literal["ry", "ry_rz"]
+#: A rotation set name, validated against :data:`~qaa_hw.circuits.gates.ROTATION_SETS`.
+Rotations = str
 Entangler = Literal["ring", "line", "all_to_all", "native"]
 Embedding = Literal["exact", "approx"]
 Readout = Literal["z", "probs"]
 
-ROTATIONS: tuple[str, ...] = ("ry", "ry_rz")
+#: Rotation set names, from the gate table (:data:`~qaa_hw.circuits.gates.ROTATION_SETS`).
+ROTATIONS: tuple[str, ...] = tuple(ROTATION_SETS)
 ENTANGLERS: tuple[str, ...] = ("ring", "line", "all_to_all", "native")
 EMBEDDINGS: tuple[str, ...] = ("exact", "approx")
 READOUTS: tuple[str, ...] = ("z", "probs")
@@ -46,7 +50,8 @@ class QAASpec:
     Attributes:
         num_qubits: n; the embedded vector has 2^n amplitudes.
         num_layers: L >= 1 rotation + entangler layers.
-        rotations: ``"ry"`` or ``"ry_rz"`` per qubit per layer.
+        rotations: rotation set applied per qubit per layer, one of :data:`ROTATIONS`
+            (``"ry"``, ``"ry_rz"``, ``"rx_rz"``).
         entangler: ``"ring"``, ``"line"``, ``"all_to_all"`` or ``"native"`` (only pairs
             coupled on the target device; resolved by the compiler into ``native_pairs``).
         embedding: ``"exact"`` amplitude preparation or ``"approx"`` low-depth preparation.
@@ -71,7 +76,7 @@ class QAASpec:
             )
         if not isinstance(self.num_layers, int) or self.num_layers < 1:
             raise ConfigError(f"layers={self.num_layers!r} is not valid; accepted: an integer >= 1")
-        _check_choice("rotations", self.rotations, ROTATIONS)
+        _check_choice("rotations", self.rotations, tuple(ROTATION_SETS))
         _check_choice("entangler", self.entangler, ENTANGLERS)
         _check_choice("embedding", self.embedding, EMBEDDINGS)
         _check_choice("readout", self.readout, READOUTS)
@@ -95,8 +100,8 @@ class QAASpec:
 
     @property
     def rotations_per_qubit(self) -> int:
-        """1 for ``ry``, 2 for ``ry_rz``."""
-        return 1 if self.rotations == "ry" else 2
+        """Gates (angles) per qubit per layer: the length of the rotation set."""
+        return len(ROTATION_SETS[self.rotations])
 
     @property
     def num_parameters(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from qaa_hw.circuits.spec import ROTATIONS
 from qaa_hw.cli._common import format_table, non_negative_float, positive_int
 
 METHOD_CHOICES = ("qaa", "lora", "prefix", "sora")
@@ -79,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = p.add_argument_group("QAA adapter")
     q.add_argument("--qubits", type=positive_int("--qubits"), default=4)
     q.add_argument("--layers", type=positive_int("--layers"), default=2)
-    q.add_argument("--rotations", default="ry", help="ry or ry_rz")
+    q.add_argument("--rotations", default="ry", help=f"one of {', '.join(ROTATIONS)}")
     q.add_argument("--entangler", default="ring", help="ring, line or all_to_all")
     q.add_argument("--readout", default="z", help="z or probs")
     q.add_argument("--targets", type=_csv(str, "--targets"), default=["q_proj", "v_proj"],
@@ -153,10 +154,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     """Train, evaluate, print the evaluation table."""
     from qaa_hw.errors import ConfigError
     from qaa_hw.finetune.train import run_finetune
+    from qaa_hw.simulate.engine import PREP_NOISE_MODES
 
-    if args.prep_noise not in ("effective", "none", "exact"):
+    if args.prep_noise not in PREP_NOISE_MODES:
         raise ConfigError(
-            f"--prep-noise={args.prep_noise!r} is not valid; accepted: effective, none, exact"
+            f"--prep-noise={args.prep_noise!r} is not valid; accepted: "
+            f"{', '.join(PREP_NOISE_MODES)}"
         )
     if args.train_noise != "none":
         from qaa_hw.devices.catalog import load_device

@@ -21,11 +21,13 @@ from qaa_hw.mitigation.scaling import SCALINGS
 from qaa_hw.mitigation.techniques import (
     DDD,
     DDD_RULES,
+    EXECUTORS,
     FACTORIES,
     PEC,
     PEC_REPRESENTATIONS,
     REM,
     REM_METHODS,
+    TECHNIQUES,
     ZNE,
     Combined,
     Technique,
@@ -34,8 +36,6 @@ from qaa_hw.mitigation.techniques import (
 if TYPE_CHECKING:
     import numpy as np
 
-TECHNIQUE_NAMES: tuple[str, ...] = ("zne", "rem", "ddd", "pec")
-MITIGATION_EXECUTORS: tuple[str, ...] = ("aer", "cirq")
 
 
 def technique_list(text: str) -> list[tuple[str, ...]]:
@@ -43,11 +43,11 @@ def technique_list(text: str) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for item in text.split(","):
         parts = tuple(p.strip().lower() for p in item.split("+"))
-        unknown = [p for p in parts if p not in TECHNIQUE_NAMES]
+        unknown = [p for p in parts if p not in TECHNIQUES]
         if unknown or not item.strip():
             raise argparse.ArgumentTypeError(
                 f"--mitigation={text!r}: unknown technique {(unknown or [item])[0]!r}; accepted: "
-                f"{', '.join(TECHNIQUE_NAMES)}, or several joined by '+' (e.g. rem+zne)"
+                f"{', '.join(TECHNIQUES)}, or several joined by '+' (e.g. rem+zne)"
             )
         if len(parts) > 1:  # structure check now, options later (techniques_from_args)
             defaults = {"zne": ZNE(), "rem": REM(), "ddd": DDD(), "pec": PEC()}
@@ -80,7 +80,7 @@ def add_mitigation_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--mitigation", type=technique_list, default=None, metavar="LIST",
-        help=f"comma-separated techniques: {', '.join(TECHNIQUE_NAMES)}, or a combination "
+        help=f"comma-separated techniques: {', '.join(TECHNIQUES)}, or a combination "
              "joined by '+', e.g. zne,rem,rem+zne",
     )
     group.add_argument("--zne-factory", choices=FACTORIES, default="richardson",
@@ -101,7 +101,7 @@ def add_mitigation_options(parser: argparse.ArgumentParser) -> None:
                        help="PEC circuits sampled per input (default 100)")
     group.add_argument("--pec-representation", choices=PEC_REPRESENTATIONS, default="global",
                        help="PEC depolarising representation (default global)")
-    group.add_argument("--mitigation-executor", choices=MITIGATION_EXECUTORS, default=None,
+    group.add_argument("--mitigation-executor", choices=EXECUTORS, default=None,
                        help="executor of the mitigated circuits (default: cirq for --engine "
                             "cirq, else aer)")
 

@@ -13,7 +13,7 @@ from qaa_hw.cli._common import format_table, positive_int
 from qaa_hw.errors import ConfigError
 
 if TYPE_CHECKING:
-    from qaa_hw.analysis.feasibility import TrainingAssumptions
+    from qaa_hw.analysis.assumptions import TrainingAssumptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _training(args: argparse.Namespace, stored: Mapping[str, Any]) -> TrainingAssumptions:
-    from qaa_hw.analysis.feasibility import TrainingAssumptions
+    from qaa_hw.analysis.assumptions import TrainingAssumptions
 
     values = dict(stored)
     for field in ("tokens_per_step", "modules", "steps_per_epoch", "shots", "gradient"):

@@ -57,10 +57,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Compile, evaluate, print the comparison table and write the JSON report."""
+    from qaa_hw.analysis.noisy_report import evaluate_noisy
     from qaa_hw.compile.api import compile_adapter
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
-    from qaa_hw.simulate.report import evaluate_noisy
 
     spec = spec_from_args(args)
     device = scale_noise(load_device(args.device), args.noise_scale)
@@ -99,7 +99,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
           f"setup {report.setup_seconds:.3g} s)")
     payload = report.to_dict()
     if args.mitigation:
-        from qaa_hw.simulate.report import random_problem
+        from qaa_hw.analysis.noisy_report import random_problem
 
         xs, theta = random_problem(compiled, args.inputs, args.seed)  # the report's inputs
         payload["mitigation"] = run_mitigation_report(args, compiled, xs, theta)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
+from qaa_hw.circuits.ansatz import append_rotations
 from qaa_hw.circuits.builder import THETA
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.pipeline import Routed
@@ -182,7 +183,7 @@ def synthesize_ansatz(
     starts = [_contents(arr) for arr in arrangements]
     theta = ParameterVector(THETA, spec.num_parameters)
     qc = QuantumCircuit(n, name="ansatz")
-    layers, _, rots = spec.parameter_shape
+    layers = spec.num_layers
     where: tuple[int, ...] | None = None  # label of each logical qubit
     for layer in range(layers):
         if goal == tuple(1 << q for q in range(n)):
@@ -200,11 +201,7 @@ def synthesize_ansatz(
         if where is None:
             where = _arrangement(used_start)
             initial = where
-        for q in range(n):
-            base = (layer * n + q) * rots
-            qc.ry(theta[base], where[q])
-            if rots == 2:
-                qc.rz(theta[base + 1], where[q])
+        append_rotations(qc, spec, theta, layer, where)
         for control, target in cnots:
             qc.cx(control, target)
         label_of = {row: label for label, row in enumerate(final)}

@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qaa_hw.mitigation.api import MitigatedEstimate, Mitigator, mitigate
-    from qaa_hw.mitigation.backends import EXECUTORS
-    from qaa_hw.mitigation.techniques import DDD, PEC, REM, ZNE, Combined, Technique
+    from qaa_hw.mitigation.techniques import DDD, EXECUTORS, PEC, REM, ZNE, Combined, Technique
 
 _WHERE = {
     "MitigatedEstimate": "api",
     "Mitigator": "api",
     "mitigate": "api",
-    "EXECUTORS": "backends",
+    "EXECUTORS": "techniques",
     "DDD": "techniques",
     "PEC": "techniques",
     "REM": "techniques",

@@ -46,13 +46,13 @@ from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
 from qaa_hw.mitigation.lowering import schedule, timed_circuit
 from qaa_hw.mitigation.scaling import stretch_factor
+from qaa_hw.mitigation.techniques import EXECUTORS
 from qaa_hw.simulate.executors import AerExecutor, CirqExecutor
 from qaa_hw.simulate.noise import NoiseSpec
 from qaa_hw.simulate.results import check_shots, sample_frequencies
 
 logger = logging.getLogger(__name__)
 
-EXECUTORS: tuple[str, ...] = ("aer", "cirq")
 #: Circuits per ``AerSimulator.run`` call.
 AER_BATCH = 64
 #: Exact distributions kept per backend (the cache is emptied when full).

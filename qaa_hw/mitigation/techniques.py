@@ -32,6 +32,11 @@ DDD_RULES: tuple[str, ...] = ("xx", "yy", "xyxy")
 REM_METHODS: tuple[str, ...] = ("tensored", "uniform")
 PEC_REPRESENTATIONS: tuple[str, ...] = ("global", "local")
 
+#: The single techniques by name, in the order a :class:`Combined` applies them (outermost
+#: first); filled below the classes.
+TECHNIQUES: dict[str, type[Technique]] = {}
+#: Backends the mitigated circuits run on (:func:`qaa_hw.mitigation.backends.make_backend`).
+EXECUTORS: tuple[str, ...] = ("aer", "cirq")
 #: Application order of the parts of a :class:`Combined` technique (outermost first).
 ORDER: tuple[str, ...] = ("zne", "pec", "ddd", "rem")
 
@@ -315,3 +320,33 @@ def technique_parts(technique: Technique) -> dict[str, Technique]:
             "PEC(...) or Combined(...)"
         )
     return {t.name: t for t in technique.parts()}
+
+
+TECHNIQUES.update({"zne": ZNE, "pec": PEC, "ddd": DDD, "rem": REM})
+
+
+def technique_from_names(name: str, options: dict[str, dict[str, Any]] | None = None) -> Technique:
+    """The record for ``"zne"``, ``"zne+rem"``, ... (names as in the CLI and YAML).
+
+    Args:
+        name: ``+``-joined technique names (``"none"`` is not a technique).
+        options: ``{technique: {option: value}}`` keyword arguments of each record.
+
+    Raises:
+        ConfigError: an unknown name or an invalid option.
+    """
+    options = options or {}
+    parts = []
+    for part in name.split("+"):
+        if part not in TECHNIQUES:
+            raise ConfigError(
+                f"technique {part!r} is not valid; accepted: {', '.join(TECHNIQUES)}"
+            )
+        opts = dict(options.get(part, {}))
+        if isinstance(opts.get("scale_factors"), list):
+            opts["scale_factors"] = tuple(opts["scale_factors"])
+        try:
+            parts.append(TECHNIQUES[part](**opts))
+        except TypeError as e:
+            raise ConfigError(f"options {opts} of technique {part!r} are not valid: {e}") from e
+    return parts[0] if len(parts) == 1 else Combined(*parts)

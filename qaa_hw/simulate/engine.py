@@ -151,6 +151,8 @@ class StatevectorEngine(Engine):
 
 
 EngineFactory = Callable[..., Engine]
+#: Preparation-noise modes of the fast engine (:class:`~qaa_hw.simulate.noisy.FastNoisyEngine`).
+PREP_NOISE_MODES: tuple[str, ...] = ("exact", "effective", "none")
 
 
 def _fast(compiled: CompiledAdapter, **options: Any) -> Engine:
@@ -186,6 +188,11 @@ ENGINES: dict[str, tuple[EngineFactory, Capabilities]] = {
     "aer": (_aer, Capabilities(density_matrix=True, reference=True)),
     "cirq": (_cirq, Capabilities(density_matrix=True, reference=True, idle_switch=False)),
 }
+
+
+def noisy_engines() -> tuple[str, ...]:
+    """Names of the engines that simulate device noise."""
+    return tuple(name for name, (_, caps) in ENGINES.items() if caps.noisy)
 
 
 def make_engine(name: str, compiled: CompiledAdapter, **options: Any) -> Engine:

@@ -17,12 +17,15 @@ Used for CPU tensors whenever Numba is importable (``method="auto"``); ``dense``
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from qaa_hw.circuits.gates import GATES, applied_layers, rotation_gates
+from qaa_hw.errors import SimulationError
 from qaa_hw.simulate.numba_support import sync_numba_threads
 from qaa_hw.simulate.torch_ops import CircuitPlan
 
@@ -61,31 +64,74 @@ def _kernels() -> Any:
     return fused_kernels
 
 
-def _angles(
-    theta: Tensor, zsign: np.ndarray, with_rz: bool, dtype: np.dtype[Any]
-) -> tuple[np.ndarray, ...]:
-    """``cos, sin`` of half the ``RY`` angles (``[L, n]``) and the ``RZ`` layers' phases.
+#: Gates the kernels implement, in the order of their ids in the circuit tuple.
+_KERNEL_GATES = ("ry", "rz", "rx")
+_KERNEL_IDS = np.array([GATES[name].kernel_id for name in _KERNEL_GATES], dtype=np.int64)
 
-    The ``RZ`` layer of layer ``l`` multiplies basis state ``k`` by
-    ``exp(-i/2 sum_q phi[l, q] z_q(k))``; returned as its cosine and sine, ``[L, 2^n]``
-    (zero angles when ``with_rz`` is false).
+
+@functools.lru_cache(maxsize=64)
+def _slots(rotations: str, num_layers: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], int]:
+    """Kernel id and applied layers of each slot, the diagonal slots, the first complex slot.
+
+    The first complex slot is the number of slots when no applied gate is complex.
+
+    Raises:
+        SimulationError: a gate of the set has no fused kernel.
     """
-    half = 0.5 * theta.detach().cpu().to(torch.float64).numpy()
-    ry = half[..., 0]
-    phase = -(half[..., 1] @ zsign.T) if with_rz else np.zeros((ry.shape[0], zsign.shape[0]))
-    return tuple(
-        np.ascontiguousarray(a, dtype=dtype)
-        for a in (np.cos(ry), np.sin(ry), np.cos(phase), np.sin(phase))
-    )
+    gates = rotation_gates(rotations)
+    for gate in gates:
+        if gate.name not in _KERNEL_GATES:
+            raise SimulationError(
+                f"gate {gate.name!r} of rotations={rotations!r} has no fused kernel; "
+                f"accepted: {', '.join(_KERNEL_GATES)} (use method='dense' or 'layered')"
+            )
+    applied = applied_layers(rotations, num_layers)
+    cplx = [k for k, g in enumerate(gates) if not g.real and applied[k] > 0]
+    kinds = np.array([g.kernel_id for g in gates], dtype=np.int64)
+    diagonal = tuple(k for k, g in enumerate(gates) if g.diagonal)
+    return kinds, np.array(applied, dtype=np.int64), diagonal, cplx[0] if cplx else len(gates)
+
+
+def _circuit(
+    theta: Tensor, plan: CircuitPlan, rotations: str, z_readout: bool, dtype: torch.dtype
+) -> tuple[Any, ...]:
+    """The kernels' circuit tuple (see :func:`qaa_hw.simulate.fused_kernels.forward`).
+
+    Cosines and sines of half of every angle (``[r, L, n]``); for each diagonal slot its
+    layers' phases: basis state ``k`` gets ``exp(-i/2 sum_q phi[l, q] z_q(k))``, stored as
+    cosine and sine ``[r, L, 2^n]`` (``[r, L, 0]`` when the set has no diagonal gate; the
+    entries of other slots are left unset).
+    Arrays are in ``dtype`` (the rows' precision).
+    """
+    kinds, applied, diagonal, first_cplx = _slots(rotations, theta.shape[0])
+    src, inv, _ = plan.constant("numpy", torch.float64)
+    zsign = plan.constant("zsign", dtype).numpy()
+    half = 0.5 * theta.detach().cpu().to(torch.float64).numpy().transpose(2, 0, 1)
+    cos = np.ascontiguousarray(np.cos(half), dtype=zsign.dtype)  # [r, L, n]
+    sin = np.ascontiguousarray(np.sin(half), dtype=zsign.dtype)
+    pc = ps = np.empty((*half.shape[:2], 0), dtype=zsign.dtype)
+    if diagonal:  # (the other slots' entries are never read)
+        pc = np.empty((*half.shape[:2], zsign.shape[0]), dtype=zsign.dtype)
+        ps = np.empty_like(pc)
+        zsign_t = plan.constant("zsign_t", torch.float64).numpy()
+        for k in diagonal:
+            phase = half[k] @ zsign_t
+            pc[k] = np.cos(phase)
+            ps[k] = np.sin(-phase)
+    use_im = first_cplx < kinds.shape[0]
+    group = block_rows(plan.num_qubits, zsign.itemsize)
+    return (kinds, applied, cos, sin, -sin, pc, ps, first_cplx, _KERNEL_IDS, src, inv, zsign,
+            z_readout, use_im, group)
 
 
 class FusedQAA(torch.autograd.Function):
     """``readout(U(theta) x / ||x||)`` for CPU rows ``x [B, d]``, with its exact backward.
 
-    ``forward(x, theta, plan, with_rz, z_readout, keep_state)``: ``theta [L, n, r]``;
-    ``with_rz`` applies ``RZ(theta[..., 1])`` in every layer but the last; ``z_readout``
-    selects Z expectations (else probabilities); ``keep_state`` keeps the final state for a
-    backward. All-zero rows are embedded as ``|0...0>``.
+    ``forward(x, theta, plan, rotations, z_readout, keep_state)``: ``theta [L, n, r]`` the
+    angles of the rotation set ``rotations`` (its last layer's trailing diagonal gates are
+    not applied: they change no readout); ``z_readout`` selects Z expectations (else
+    probabilities); ``keep_state`` keeps the final state for a backward. All-zero rows are
+    embedded as ``|0...0>``.
     """
 
     @staticmethod
@@ -94,7 +140,7 @@ class FusedQAA(torch.autograd.Function):
         x: Tensor,
         theta: Tensor,
         plan: CircuitPlan,
-        with_rz: bool,
+        rotations: str,
         z_readout: bool,
         keep_state: bool,
     ) -> Tensor:
@@ -102,22 +148,19 @@ class FusedQAA(torch.autograd.Function):
         sync_numba_threads()
         x_c = x.detach().contiguous()
         x_np = x_c.numpy()
-        src, inv, _ = plan.constant("numpy", torch.float64)
-        zsign = plan.constant("zsign", x.dtype).numpy()
-        cy, sy, pc, ps = _angles(theta, zsign, with_rz, x_np.dtype)
-        rz_layers = theta.shape[0] - 1 if with_rz else 0
-        width = plan.num_qubits if z_readout else zsign.shape[0]
+        circuit = _circuit(theta, plan, rotations, z_readout, x.dtype)
+        use_im, group = circuit[-2], circuit[-1]
+        dim = 1 << plan.num_qubits
+        width = plan.num_qubits if z_readout else dim
         out = np.empty((x_np.shape[0], width), dtype=x_np.dtype)
-        group = block_rows(plan.num_qubits, x_np.itemsize)
         blocks = -(-x_np.shape[0] // group)
-        parts = 2 if with_rz else 1
-        kept = blocks * group * zsign.shape[0] * x_np.itemsize * parts
-        keep_shape = (blocks, zsign.shape[0], group)
+        parts = 2 if use_im else 1
+        kept = blocks * group * dim * x_np.itemsize * parts
+        keep_shape = (blocks, dim, group)
         if not keep_state or kept > _KEEP_BYTES:
             keep_shape = (0, 0, 0)
         keep = np.empty(keep_shape, dtype=x_np.dtype)
-        keep_im = np.empty(keep_shape if with_rz else (0, 0, 0), dtype=x_np.dtype)
-        circuit = (cy, sy, -sy, pc, ps, rz_layers, src, inv, zsign, z_readout, with_rz, group)
+        keep_im = np.empty(keep_shape if use_im else (0, 0, 0), dtype=x_np.dtype)
         parallel = _use_threads(x_np.shape[0], group, plan.num_qubits, theta.shape[0])
         (kernels.forward if parallel else kernels.forward_serial)(x_np, circuit, out, keep, keep_im)
         ctx.save_for_backward(x_c)
@@ -140,12 +183,12 @@ class FusedQAA(torch.autograd.Function):
         blocks = max(1, (batch + group - 1) // group)
         shape, dtype, device = ctx.theta_meta
         grad_x = np.empty_like(x_np)
-        parts = np.zeros((blocks, shape[0], shape[1], 2), dtype=np.float64)
+        parts = np.zeros((blocks, *shape), dtype=np.float64)
         parallel = _use_threads(batch, group, shape[1], shape[0])
         (kernels.backward if parallel else kernels.backward_serial)(
             x_np, grad_np, circuit, grad_x, parts, keep, keep_im
         )
-        grad_theta = torch.from_numpy(parts.sum(axis=0)[..., : shape[2]].copy())
+        grad_theta = torch.from_numpy(parts.sum(axis=0))
         grad_theta = grad_theta.to(dtype=dtype, device=device)
         need_x, need_theta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         return (
@@ -159,7 +202,7 @@ class FusedQAA(torch.autograd.Function):
 
 
 def simulate_fused(
-    x: Tensor, theta: Tensor, plan: CircuitPlan, *, with_rz: bool, z_readout: bool
+    x: Tensor, theta: Tensor, plan: CircuitPlan, *, rotations: str, z_readout: bool
 ) -> Tensor:
     """Readout of the QAA circuit for CPU rows ``x [B, d]`` (see :class:`FusedQAA`).
 
@@ -169,5 +212,5 @@ def simulate_fused(
     # Inside forward the grad mode is always off and needs_input_grad ignores no_grad, so
     # whether a backward can follow is decided here.
     keep_state = torch.is_grad_enabled() and (x.requires_grad or theta.requires_grad)
-    out: Tensor = FusedQAA.apply(x, theta, plan, with_rz, z_readout, keep_state)
+    out: Tensor = FusedQAA.apply(x, theta, plan, rotations, z_readout, keep_state)
     return out

@@ -4,20 +4,23 @@ This is the training engine: it evaluates the adapter circuit for every token of
 with gradients to the circuit angles and to the input vectors.
 
 Model (see :mod:`qaa_hw.circuits.spec`): a row ``x`` of length ``d <= 2^n`` is zero-padded,
-L2-normalised and amplitude-embedded; each layer applies ``RY`` (then ``RZ`` for ``ry_rz``) on
-every qubit and then the CNOTs of :func:`~qaa_hw.circuits.spec.entangler_pairs`; the readout
-is ``<Z_q>`` for every qubit or the ``2^n`` basis probabilities.
+L2-normalised and amplitude-embedded; each layer applies the gates of the rotation set (``RY``;
+``RY`` then ``RZ``; ``RX`` then ``RZ``; matrices and derivatives from the gate table
+:mod:`qaa_hw.circuits.gates`) on every qubit and then the CNOTs of
+:func:`~qaa_hw.circuits.spec.entangler_pairs`; the readout is ``<Z_q>`` for every qubit or
+the ``2^n`` basis probabilities.
 
 Three exact strategies, chosen per call by :func:`choose_method` (or forced with ``method=``):
 
 * ``"fused"`` (CPU, needs Numba; the default there): every gate as a 2x2 rotation on
-  amplitude pairs, applied in compiled loops to blocks of rows held in the CPU cache, with a
-  backward that undoes the gates instead of storing activations
-  (:mod:`qaa_hw.simulate.fused`). The least arithmetic and memory traffic of the three.
-* ``"dense"``: build ``U(theta)`` (Kronecker products of the 2x2 rotations, the ``RZ`` layer
-  as a diagonal phase, CNOT layers as row gathers, ``L - 1`` small matmuls) and evaluate the
-  whole batch with one matmul ``X @ U[:, :d]^T``. For ``ry`` circuits ``U`` is real
-  orthogonal, so the batch path is real; for ``ry_rz`` the real and imaginary parts of ``U``
+  amplitude pairs (a diagonal gate as one phase per basis state), applied in compiled loops
+  to blocks of rows held in the CPU cache, with a backward that undoes the gates instead of
+  storing activations (:mod:`qaa_hw.simulate.fused`). The least arithmetic and memory
+  traffic of the three.
+* ``"dense"``: build ``U(theta)`` (Kronecker products of the per-qubit 2x2 gates, CNOT
+  layers as row gathers, ``L - 1`` small matmuls) and evaluate the whole batch with one
+  matmul ``X @ U[:, :d]^T``. When every applied gate is real (``ry``) ``U`` is real
+  orthogonal, so the batch path is real; otherwise the real and imaginary parts of ``U``
   are stacked into one real ``[d, 2 * 2^n]`` matrix, so the batch path is still one real
   matmul. The whole evaluation is one autograd node with a hand-written backward
   (:class:`~qaa_hw.simulate.torch_dense.DenseQAA`): for small ``n`` the step time is
@@ -27,9 +30,12 @@ Three exact strategies, chosen per call by :func:`choose_method` (or forced with
   K_lo``) plus a gather of contiguous rows for the CNOTs: ``O(B 2^n 2^(n/2))`` per layer
   instead of ``O(B 4^n)``. Faster for larger ``n`` (about n >= 9 at B = 4096).
 
-The last layer's ``RZ`` angles are never applied: a diagonal phase followed by CNOTs cannot
-change a probability, so both readouts are independent of them (their gradient is exactly
-zero), and a one-layer ``ry_rz`` circuit runs on the real path.
+The last layer's trailing diagonal gates (the ``RZ`` of ``ry_rz`` and ``rx_rz``) are never
+applied (:func:`~qaa_hw.circuits.gates.applied_layers`): a diagonal phase followed by CNOTs
+cannot change a probability, so both readouts are independent of their angles (the gradient
+is exactly zero), and a one-layer ``ry_rz`` circuit runs on the real path. A circuit runs on
+the complex path only when an applied gate is complex
+(:func:`~qaa_hw.circuits.gates.runs_complex`): ``ry_rz`` with ``L > 1`` and every ``rx_rz``.
 
 Normalisation is folded into the readout (both readouts are quadratic in the state, so the
 unnormalised state is propagated and the readout is divided by ``||x||^2``).
@@ -53,6 +59,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from qaa_hw.circuits.gates import runs_complex
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate.fused import simulate_fused
@@ -64,7 +71,7 @@ from qaa_hw.simulate.torch_ops import (
     circuit_plan,
     dense_unitary,
     embed_basis_major,
-    rotation_gates,
+    layer_gates,
     squared_matmul,
 )
 
@@ -116,11 +123,6 @@ def resolve_pairs(
     return tuple(out)
 
 
-def _uses_complex(spec: QAASpec) -> bool:
-    # The last layer's RZ never changes a probability, so ry_rz with one layer is real.
-    return spec.rotations == "ry_rz" and spec.num_layers > 1
-
-
 def choose_method(
     spec: QAASpec, batch: int, width: int, device: torch.device | str = "cpu"
 ) -> Literal["dense", "layered", "fused"]:
@@ -150,7 +152,7 @@ def choose_method(
     if torch.device(device).type == "cpu" and numba_available():
         return "fused"
     n, num_layers, dim = spec.num_qubits, spec.num_layers, spec.dim
-    is_complex = _uses_complex(spec)
+    is_complex = runs_complex(spec.rotations, num_layers)
     parts = 2.0 if is_complex else 1.0
     cplx = 4.0 if is_complex else 1.0
     dense = 6.0 * batch * width * dim * parts
@@ -196,8 +198,8 @@ def qaa_unitary(
 ) -> Tensor:
     """The full circuit unitary ``U(theta)`` (embedding excluded), differentiable.
 
-    Includes the last layer's ``RZ`` (unlike the internal fast path, which drops it because
-    it cannot change a readout).
+    Includes the last layer's trailing diagonal gates (unlike the internal fast path, which
+    drops them because they cannot change a readout).
 
     Args:
         spec: the circuit specification.
@@ -213,14 +215,8 @@ def qaa_unitary(
             f"theta shape {tuple(theta.shape)} does not match {spec.parameter_shape}"
         )
     plan = circuit_plan(spec.num_qubits, resolve_pairs(spec, pairs), str(theta.device))
-    if spec.rotations == "ry":
-        gates = rotation_gates(theta, with_rz=False)
-        return dense_unitary(gates, plan).to(theta.dtype.to_complex())
-    # Append an identity layer so rotation_gates' dropped last RZ is a no-op one.
-    padded = torch.cat((theta, torch.zeros_like(theta[:1])), dim=0)
-    gates = rotation_gates(padded, with_rz=True)
-    u = dense_unitary(gates[:-1], plan)
-    return u
+    gates = layer_gates(theta, spec.rotations, unread=True)
+    return dense_unitary(gates, plan).to(theta.dtype.to_complex())
 
 
 def _zero_rows_as_ground(rows: Tensor, sq: Tensor) -> Tensor | None:
@@ -238,7 +234,7 @@ def _simulate_dense(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan) 
     fixed = _zero_rows_as_ground(x, sq)
     if fixed is not None:
         return _simulate_dense(spec, fixed, theta, plan)
-    out: Tensor = DenseQAA.apply(x, theta, sq, plan, _uses_complex(spec), spec.readout == "z")
+    out: Tensor = DenseQAA.apply(x, theta, sq, plan, spec.rotations, spec.readout == "z")
     return out
 
 
@@ -247,8 +243,8 @@ def _simulate_layered(spec: QAASpec, x: Tensor, theta: Tensor, plan: CircuitPlan
     fixed = _zero_rows_as_ground(x, sq)
     if fixed is not None:
         return _simulate_layered(spec, fixed, theta, plan)
-    complex_path = _uses_complex(spec)
-    gates = rotation_gates(theta, with_rz=complex_path)
+    gates = layer_gates(theta, spec.rotations)
+    complex_path = gates.is_complex()
     if complex_path:
         state = state.to(gates.dtype)
     z_mode = spec.readout == "z"
@@ -310,7 +306,7 @@ def simulate_qaa(
                 f"numba installed: {numba_available()}); use method='dense' or 'layered'"
             )
         z_readout = spec.readout == "z"
-        out = simulate_fused(rows, theta, plan, with_rz=_uses_complex(spec), z_readout=z_readout)
+        out = simulate_fused(rows, theta, plan, rotations=spec.rotations, z_readout=z_readout)
     elif chosen == "dense":
         out = _simulate_dense(spec, rows, theta, plan)
     else:

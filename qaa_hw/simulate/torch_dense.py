@@ -8,11 +8,13 @@ readout) in one :class:`torch.autograd.Function` whose backward is written out:
 * batch part: ``A = x @ W`` with ``W = U^T`` (or ``[Re U; Im U]^T`` for complex circuits),
   ``out = (A * A) @ Z / ||x||^2``; the backward is three small matmuls and two fused
   element-wise passes;
-* circuit part: ``U = M_{L-1} ... M_0`` with ``M_l = P diag(Phi_l) K_l``, ``K_l`` the real
-  Kronecker product of the layer's ``RY`` gates and ``Phi_l`` its ``RZ`` phases. These are
-  at most ``2^n x 2^n`` matrices of a few hundred entries for the usual ``n``, where every
-  torch call costs microseconds of fixed overhead, so ``U`` and its gradient are computed
-  with NumPy in float64 (more exact than needed) and only the batch part runs in torch.
+* circuit part: ``U = M_{L-1} ... M_0`` with ``M_l = P K_l``, ``K_l`` the Kronecker
+  product of the layer's per-qubit gates (each the product of the rotation set's gates,
+  matrices and derivatives from :mod:`qaa_hw.circuits.gates`; real unless a gate is
+  complex). These are at most ``2^n x 2^n`` matrices of a few hundred entries for the usual
+  ``n``, where every torch call costs microseconds of fixed overhead, so ``U`` and its
+  gradient are computed with NumPy in float64 (more exact than needed) and only the batch
+  part runs in torch.
 
 Everything is exact; ``tests/simulate/test_statevector.py`` checks the gradient against the
 parameter-shift rule and finite differences.
@@ -28,7 +30,8 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from qaa_hw.simulate.torch_ops import CircuitPlan, dense_unitary, rotation_gates
+from qaa_hw.circuits.gates import applied_layers, rotation_gates, runs_complex
+from qaa_hw.simulate.torch_ops import CircuitPlan, dense_unitary, layer_gates
 
 Array = NDArray[Any]
 
@@ -37,14 +40,17 @@ Array = NDArray[Any]
 class _UnitaryCache:
     """What the backward of :func:`unitary_numpy` needs."""
 
-    gates: Array  # [L, n, 2, 2] RY gates
-    c: Array  # [L, n] cos(theta/2)
-    s: Array  # [L, n] sin(theta/2)
-    partial: list[Array]  # partial Kronecker products
-    real_layers: Array  # [L, D, D] P K_l
-    phase: Array | None  # [L, D] RZ phases after the permutation, or None
-    layers: Array  # [L, D, D] M_l
+    slots: list[tuple[int, Array, Array]]  # (slot k, its gates [L, n, 2, 2], K = -iG)
+    prefix_gates: list[Array]  # [L, n, 2, 2] products of the slots' gates up to each slot
+    partial: list[Array]  # partial Kronecker products of the per-qubit layer gates
+    applied: tuple[int, ...]  # layers applied per slot
+    layers: Array  # [L, D, D] M_l = P K_l
     prefix: list[Array]  # M_l ... M_0[:, :d]
+    num_slots: int
+
+
+def _conj(a: Array) -> Array:
+    return a.conj() if np.iscomplexobj(a) else a
 
 
 def _kron_forward(gates: Array) -> list[Array]:
@@ -60,8 +66,13 @@ def _kron_forward(gates: Array) -> list[Array]:
 
 
 def _kron_backward(grad: Array, gates: Array, partial: list[Array]) -> Array:
-    """``[L, n, 2, 2]`` gradient of every gate from ``grad`` on the full Kronecker product."""
+    """``[L, n, 2, 2]`` gradient of every gate from ``grad`` on the full Kronecker product.
+
+    Gradients of complex arrays are ``dL/dRe + i dL/dIm`` (so a factor enters conjugated).
+    """
     num_layers, n = gates.shape[0], gates.shape[1]
+    if np.iscomplexobj(gates):
+        gates, partial = gates.conj(), [p.conj() for p in partial[:-1]]
     grads = [grad] * n
     for q in range(n - 1, 0, -1):
         size = partial[q - 1].shape[-1]
@@ -73,39 +84,45 @@ def _kron_backward(grad: Array, gates: Array, partial: list[Array]) -> Array:
 
 
 def unitary_numpy(
-    theta: Array, plan: CircuitPlan, *, with_rz: bool, width: int
+    theta: Array, plan: CircuitPlan, *, rotations: str, width: int
 ) -> tuple[Array, _UnitaryCache]:
     """First ``width`` columns of the circuit unitary, in float64/complex128.
 
-    The last layer's ``RZ`` is left out: a diagonal phase before the last CNOT layer
-    changes no readout, and its gradient is zero.
+    The gates that change no readout (the last layer's trailing diagonal gates,
+    :func:`~qaa_hw.circuits.gates.applied_layers`) are left out; their gradient is zero.
 
     Args:
         theta: ``[L, n, r]`` float64 angles.
         plan: the entangler plan (its index tensors are read on the CPU).
-        with_rz: apply ``RZ(theta[..., 1])`` after ``RY(theta[..., 0])``.
+        rotations: the rotation set.
         width: number of columns kept (the input length d).
 
     Returns:
-        ``(U[:, :width], cache)``; ``U`` is real unless ``with_rz``.
+        ``(U[:, :width], cache)``; ``U`` is real when every applied gate is real.
     """
-    half = 0.5 * theta[..., 0]
-    c, s = np.cos(half), np.sin(half)
-    gates = np.stack((c, -s, s, c), axis=-1).reshape(*c.shape, 2, 2)
-    partial = _kron_forward(gates)
-    src, _, zsign_src = plan.constant("numpy", torch.float64)
-    real_layers = partial[-1][:, src]  # P K_l
-    phase = None
-    layers = real_layers
-    if with_rz:
-        phi = theta[..., 1].copy()
-        phi[-1] = 0.0
-        phase = np.exp(-0.5j * (phi @ zsign_src.T))  # [L, D]: P diag(Phi) = diag(Phi[src]) P
-        layers = phase[:, :, None] * real_layers
+    num_layers = theta.shape[0]
+    applied = applied_layers(rotations, num_layers)
+    slots: list[tuple[int, Array, Array]] = []
+    prefix_gates: list[Array] = []
+    for k, gate in enumerate(rotation_gates(rotations)):
+        if applied[k] == 0:
+            continue
+        angles = theta[..., k].copy()
+        angles[applied[k] :] = 0.0
+        m = gate.matrix(angles)
+        slots.append((k, m, gate.step))
+        prefix_gates.append(m if not prefix_gates else m @ prefix_gates[-1])
+    if not prefix_gates:  # nothing applied (a set of diagonal gates, one layer)
+        prefix_gates.append(np.broadcast_to(np.eye(2), (*theta.shape[:2], 2, 2)))
+    partial = _kron_forward(prefix_gates[-1])
+    src = plan.constant("numpy", torch.float64)[0]
+    layers = partial[-1][:, src]  # P K_l
     prefix = [layers[0][:, :width]]
     for layer in layers[1:]:
         prefix.append(layer @ prefix[-1])
-    cache = _UnitaryCache(gates, c, s, partial, real_layers, phase, layers, prefix)
+    cache = _UnitaryCache(
+        slots, prefix_gates, partial, applied, layers, prefix, theta.shape[-1]
+    )
     return prefix[-1], cache
 
 
@@ -118,41 +135,37 @@ def unitary_numpy_backward(grad_u: Array, cache: _UnitaryCache, plan: CircuitPla
         plan: the same plan.
 
     Returns:
-        float64 gradient, ``r = 2`` when the circuit has ``RZ`` angles.
+        float64 gradient; zero for the gates left out.
     """
     layers, prefix = cache.layers, cache.prefix
     grad_m = np.zeros_like(layers)
     for idx in range(len(prefix) - 1, 0, -1):
-        grad_m[idx] = grad_u @ prefix[idx - 1].conj().T
-        grad_u = layers[idx].conj().T @ grad_u
+        grad_m[idx] = grad_u @ _conj(prefix[idx - 1]).swapaxes(-1, -2)
+        grad_u = _conj(layers[idx]).T @ grad_u
     grad_m[0, :, : grad_u.shape[1]] = grad_u
-    num_layers, n = cache.c.shape
-    with_rz = cache.phase is not None
-    grad_theta = np.zeros((num_layers, n, 2 if with_rz else 1))
-    grad_real = grad_m
-    if cache.phase is not None:
-        phase = cache.phase
-        grad_phase = (grad_m * cache.real_layers).sum(axis=-1)  # [L, D]
-        grad_real = (phase.conj()[:, :, None] * grad_m).real
-        # phase = exp(-i angle / 2): dL/d angle = Re(conj(g) * (-i/2) * phase)
-        grad_angle = 0.5 * (grad_phase.conj() * phase).imag
-        grad_theta[..., 1] = grad_angle @ plan.constant("numpy", torch.float64)[2]
-        grad_theta[-1, :, 1] = 0.0
     inv = plan.constant("numpy", torch.float64)[1]
-    grad_gates = _kron_backward(grad_real[:, inv], cache.gates, cache.partial)
-    g00, g01 = grad_gates[..., 0, 0], grad_gates[..., 0, 1]
-    g10, g11 = grad_gates[..., 1, 0], grad_gates[..., 1, 1]
-    # dRY/dtheta = 0.5 [[-s, -c], [c, -s]]
-    grad_theta[..., 0] = 0.5 * (cache.c * (g10 - g01) - cache.s * (g00 + g11))
+    gates = cache.prefix_gates[-1]
+    # grad of the per-qubit layer gates G = m_{s-1} ... m_0, then of each slot's angle:
+    # dG/dt_j = S_j (K_j / 2) P_j with P_j = m_j ... m_0 and S_j = m_{s-1} ... m_{j+1}.
+    grad_after = _kron_backward(grad_m[:, inv], gates, cache.partial)  # S_j^H grad_G
+    num_layers, n = gates.shape[0], gates.shape[1]
+    grad_theta = np.zeros((num_layers, n, cache.num_slots))
+    for j in range(len(cache.slots) - 1, -1, -1):
+        k, m, step = cache.slots[j]
+        h = grad_after @ _conj(cache.prefix_gates[j]).swapaxes(-1, -2)
+        grad_theta[..., k] = 0.5 * np.einsum("...ab,ab->...", _conj(h), step).real
+        grad_theta[cache.applied[k] :, :, k] = 0.0
+        if j > 0:
+            grad_after = _conj(m).swapaxes(-1, -2) @ grad_after
     return grad_theta
 
 
 class DenseQAA(torch.autograd.Function):
     """``out = readout(x @ U(theta)^T) / ||x||^2`` with a fused, hand-written backward.
 
-    ``forward(x, theta, sq, plan, with_rz, z_readout)``: ``x [B, d]`` with no all-zero row,
-    ``theta [L, n, r]``, ``sq = (x * x).sum(1)`` (not differentiated through autograd: its
-    gradient is added here), ``plan`` the entangler plan, ``with_rz`` use the ``RZ`` angles,
+    ``forward(x, theta, sq, plan, rotations, z_readout)``: ``x [B, d]`` with no all-zero
+    row, ``theta [L, n, r]``, ``sq = (x * x).sum(1)`` (not differentiated through autograd:
+    its gradient is added here), ``plan`` the entangler plan, ``rotations`` the rotation set,
     ``z_readout`` Z expectations (else probabilities). The output has ``x``'s dtype.
     """
 
@@ -163,14 +176,15 @@ class DenseQAA(torch.autograd.Function):
         theta: Tensor,
         sq: Tensor,
         plan: CircuitPlan,
-        with_rz: bool,
+        rotations: str,
         z_readout: bool,
     ) -> Tensor:
         width = x.shape[1]
-        if _use_numpy(plan.num_qubits, with_rz):
+        cplx = runs_complex(rotations, theta.shape[0])
+        if _use_numpy(plan.num_qubits, cplx):
             theta_np = theta.detach().cpu().numpy().astype(np.float64)
-            u, cache = unitary_numpy(theta_np, plan, with_rz=with_rz, width=width)
-            w_np = np.concatenate((u.real, u.imag), axis=0).T if with_rz else u.T  # [d, D']
+            u, cache = unitary_numpy(theta_np, plan, rotations=rotations, width=width)
+            w_np = np.concatenate((u.real, u.imag), axis=0).T if cplx else u.T  # [d, D']
             w = torch.from_numpy(np.ascontiguousarray(w_np, dtype=_NUMPY_DTYPE[x.dtype]))
             w = w.to(x.device)
             ctx.cache = cache
@@ -179,28 +193,27 @@ class DenseQAA(torch.autograd.Function):
             # ctx), so the backward is one autograd.grad call on this small graph.
             with torch.enable_grad():
                 leaf = theta.detach().to(x.dtype).requires_grad_(True)
-                gates = rotation_gates(leaf, with_rz=with_rz)
+                gates = layer_gates(leaf, rotations)
                 u_t = dense_unitary(gates, plan, columns=width)
-                w_graph = torch.cat((u_t.real, u_t.imag), dim=0).t() if with_rz else u_t.t()
+                w_graph = torch.cat((u_t.real, u_t.imag), dim=0).t() if cplx else u_t.t()
             w = w_graph.detach()
             ctx.cache = (leaf, w_graph)
         amps = x @ w  # [B, D']
         dim = plan.zsign.shape[0]
         if z_readout:
-            zsign_t = plan.constant("zsign2" if with_rz else "zsign", x.dtype).t()
+            zsign_t = plan.constant("zsign2" if cplx else "zsign", x.dtype).t()
             # (Z^T @ (A^2)^T)^T runs faster than A^2 @ Z for the skinny Z.
             out = torch.mm(zsign_t, amps.square().t()).t().div_(sq[:, None])
         else:
             probs = amps.square()
-            if with_rz:
+            if cplx:
                 probs = probs[:, :dim] + probs[:, dim:]
             out = probs.div_(sq[:, None])
         ctx.save_for_backward(x, sq, amps, w, out)
         ctx.plan = plan
-        ctx.with_rz = with_rz
+        ctx.cplx = cplx
         ctx.z_readout = z_readout
         ctx.theta_dtype = theta.dtype
-        ctx.theta_shape = tuple(theta.shape)
         return out
 
     @staticmethod
@@ -211,11 +224,11 @@ class DenseQAA(torch.autograd.Function):
         need_x, need_theta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         scaled = grad / sq[:, None]
         if ctx.z_readout:
-            two_zt = ctx.plan.constant("two_zsign2_t" if ctx.with_rz else "two_zsign_t", x.dtype)
+            two_zt = ctx.plan.constant("two_zsign2_t" if ctx.cplx else "two_zsign_t", x.dtype)
             grad_amps = torch.mm(scaled, two_zt).mul_(amps)
         else:
             g2 = 2.0 * scaled
-            if ctx.with_rz:
+            if ctx.cplx:
                 g2 = torch.cat((g2, g2), dim=1)
             grad_amps = g2.mul_(amps)
         grad_x = None
@@ -228,13 +241,10 @@ class DenseQAA(torch.autograd.Function):
             grad_w = x.t() @ grad_amps  # [d, D']
             if isinstance(ctx.cache, _UnitaryCache):
                 grad_np = grad_w.cpu().numpy().astype(np.float64)
-                dim = ctx.cache.real_layers.shape[-1]
+                dim = ctx.cache.layers.shape[-1]
                 re, im = grad_np[:, :dim].T, grad_np[:, dim:].T
-                grad_u = re + 1j * im if ctx.with_rz else grad_np.T
-                grad_theta_np = unitary_numpy_backward(grad_u, ctx.cache, ctx.plan)
-                # A one-layer ry_rz circuit runs real: its (unused) RZ angles get zeros.
-                pad = ctx.theta_shape[-1] - grad_theta_np.shape[-1]
-                grad_theta = torch.from_numpy(np.pad(grad_theta_np, ((0, 0), (0, 0), (0, pad))))
+                grad_u = re + 1j * im if ctx.cplx else grad_np.T
+                grad_theta = torch.from_numpy(unitary_numpy_backward(grad_u, ctx.cache, ctx.plan))
             else:
                 leaf, w_graph = ctx.cache
                 # retain: the outer graph may be walked again (e.g. retain_graph=True)
@@ -243,12 +253,12 @@ class DenseQAA(torch.autograd.Function):
         return grad_x, grad_theta, None, None, None, None
 
 
-def _use_numpy(num_qubits: int, with_rz: bool) -> bool:
+def _use_numpy(num_qubits: int, cplx: bool) -> bool:
     """NumPy for matrices small enough that its BLAS stays single-threaded.
 
     (A second thread pool next to torch's would oversubscribe the cores.)
     """
-    return num_qubits <= (_NUMPY_MAX_QUBITS - 1 if with_rz else _NUMPY_MAX_QUBITS)
+    return num_qubits <= (_NUMPY_MAX_QUBITS - 1 if cplx else _NUMPY_MAX_QUBITS)
 
 
 _NUMPY_MAX_QUBITS = 6

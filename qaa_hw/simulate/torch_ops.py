@@ -4,7 +4,8 @@ Everything here is exact linear algebra on the conventions of :mod:`qaa_hw.circu
 (qubit ``q`` is bit ``q`` of the basis index). The public entry points live in
 :mod:`qaa_hw.simulate.statevector`; this module holds the pieces they are made of:
 
-* :func:`rotation_gates` turns ``theta[L, n, r]`` into the per-qubit 2x2 matrices;
+* :func:`layer_gates` turns ``theta[L, n, r]`` into the per-qubit 2x2 matrices (the
+  rotation set's gates from :mod:`qaa_hw.circuits.gates`, multiplied);
 * :func:`kron_qubits` builds the Kronecker product of a run of 2x2 gates
   (``G[m-1] ⊗ ... ⊗ G[0]``, qubit 0 least significant);
 * :class:`CircuitPlan` holds the index tensors fixed by the entangler (the CNOT layer is a
@@ -23,6 +24,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from qaa_hw.circuits.gates import applied_layers, rotation_gates
 
 
 @dataclass(frozen=True)
@@ -229,29 +232,44 @@ def embed_basis_major(x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     return state, sq
 
 
-def rotation_gates(theta: Tensor, *, with_rz: bool) -> Tensor:
-    """Per-qubit single-qubit gates of every layer.
+def layer_gates(theta: Tensor, rotations: str, *, unread: bool = False) -> Tensor:
+    """Per-qubit 2x2 gate of every layer: the product of the rotation set's gates.
 
-    ``RZ`` of the last layer is left out: it is diagonal, commutes into a diagonal after the
-    last CNOT layer and so changes no probability; its gradient is exactly zero.
+    Gate ``k`` of the set (:func:`~qaa_hw.circuits.gates.rotation_gates`) takes the angles
+    ``theta[..., k]`` and acts after gates ``0..k-1``. Unless ``unread``, the gates that
+    change no readout are left out (:func:`~qaa_hw.circuits.gates.applied_layers`: the
+    trailing diagonal gates of the last layer); their gradient is exactly zero.
 
     Args:
-        theta: ``[L, n, r]`` angles (``r`` = 1 for ``ry``, 2 for ``ry_rz``).
-        with_rz: apply ``RZ(theta[l, q, 1])`` after ``RY(theta[l, q, 0])``.
+        theta: ``[L, n, r]`` angles.
+        rotations: the rotation set.
+        unread: also apply the gates that change no readout (the full circuit unitary).
 
     Returns:
-        ``[L, n, 2, 2]``: real ``RY`` matrices, or complex ``RZ @ RY`` when ``with_rz``.
+        ``[L, n, 2, 2]``: real when every applied gate is real, else complex.
     """
-    half = 0.5 * theta[..., 0]
-    c, s = torch.cos(half), torch.sin(half)
-    if not with_rz:
-        return torch.stack((c, -s, s, c), dim=-1).unflatten(-1, (2, 2))
-    keep = torch.ones(theta.shape[0], 1, dtype=theta.dtype, device=theta.device)
-    keep[-1] = 0.0
-    phi = 0.5 * theta[..., 1] * keep
-    em = torch.complex(torch.cos(phi), -torch.sin(phi))  # e^{-i phi/2}
-    ep = em.conj()
-    return torch.stack((em * c, -(em * s), ep * s, ep * c), dim=-1).unflatten(-1, (2, 2))
+    num_layers = theta.shape[0]
+    applied = applied_layers(rotations, num_layers)
+    out: Tensor | None = None
+    for k, gate in enumerate(rotation_gates(rotations)):
+        layers = num_layers if unread else applied[k]
+        if layers == 0:
+            continue
+        angles = theta[..., k]
+        if layers < num_layers:
+            keep = torch.ones(num_layers, 1, dtype=theta.dtype, device=theta.device)
+            keep[layers:] = 0.0
+            angles = angles * keep
+        m = gate.torch_matrix(angles)
+        if out is None:
+            out = m
+        else:
+            dtype = torch.promote_types(m.dtype, out.dtype)
+            out = m.to(dtype) @ out.to(dtype)
+    if out is None:  # nothing applied (a set of diagonal gates, one layer)
+        eye = torch.eye(2, dtype=theta.dtype, device=theta.device)
+        return eye.expand(*theta.shape[:2], 2, 2)
+    return out
 
 
 def kron_qubits(gates: Tensor) -> Tensor:
@@ -278,7 +296,7 @@ def dense_unitary(gates: Tensor, plan: CircuitPlan, columns: int | None = None) 
     """The circuit unitary ``U = P K_L ... P K_1`` (or its first ``columns`` columns).
 
     Args:
-        gates: ``[L, n, 2, 2]`` from :func:`rotation_gates`.
+        gates: ``[L, n, 2, 2]`` from :func:`layer_gates`.
         plan: the entangler's :class:`CircuitPlan`.
         columns: keep only ``U[:, :columns]`` (inputs shorter than 2^n never touch the rest).
 
@@ -319,7 +337,7 @@ def apply_layers(
 
     Args:
         state: ``[2^n, B]`` real or complex (same dtype as ``gates``).
-        gates: ``[L, n, 2, 2]`` from :func:`rotation_gates`.
+        gates: ``[L, n, 2, 2]`` from :func:`layer_gates`.
         plan: the entangler's :class:`CircuitPlan`.
         low_qubits: k, the split point (0: one ``2^n x 2^n`` matmul per layer).
         last_perm: apply the last CNOT layer (skip it when the readout absorbs it).

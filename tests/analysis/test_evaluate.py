@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from qaa_hw.analysis.evaluate import evaluate_point, technique_from_name
+from qaa_hw.analysis.evaluate import evaluate_point, mitigator_class
 from qaa_hw.analysis.store import RESULT_COLUMNS
 from qaa_hw.analysis.sweep_spec import SweepPoint
 from qaa_hw.errors import ConfigError
+from qaa_hw.mitigation.techniques import technique_from_names
 
 
 def test_unmitigated_point_columns() -> None:
@@ -33,10 +34,10 @@ def test_zne_point_uses_the_mitigation_package() -> None:
 
 
 def test_technique_options_and_missing_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    zne = technique_from_name("zne", {"zne": {"factory": "linear", "scale_factors": [1, 3]}})
+    zne = technique_from_names("zne", {"zne": {"factory": "linear", "scale_factors": [1, 3]}})
     assert zne.to_dict()["factory"] == "linear"
-    assert technique_from_name("zne+rem").name == "zne+rem"
+    assert technique_from_names("zne+rem").name == "zne+rem"
     monkeypatch.setitem(sys.modules, "qaa_hw.mitigation.api", None)
     with pytest.raises(ConfigError, match=r"mitigation 'zne' needs qaa_hw\.mitigation\.api\."
                                           r"Mitigator .*use mitigation: \[none\]"):
-        technique_from_name("zne")
+        mitigator_class("zne")

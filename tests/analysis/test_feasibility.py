@@ -6,17 +6,10 @@ from typing import Any
 
 import pytest
 
-from qaa_hw.analysis.feasibility import (
-    ShotTiming,
-    Thresholds,
-    TrainingAssumptions,
-    assess_device,
-    average_seeds,
-    judge,
-    qpu_cost,
-    shot_timing,
-)
+from qaa_hw.analysis.assumptions import Thresholds, TrainingAssumptions
+from qaa_hw.analysis.feasibility import ShotTiming, assess_device, judge, qpu_cost, shot_timing
 from qaa_hw.analysis.pareto import pareto_front
+from qaa_hw.analysis.store import average_seeds
 from qaa_hw.analysis.sweep_spec import SweepPoint
 from qaa_hw.devices.catalog import load_device
 from qaa_hw.devices.model import DeviceModel

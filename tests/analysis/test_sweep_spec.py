@@ -68,7 +68,7 @@ def test_combined_mitigation_is_canonical() -> None:
         (base(qubits=[2, 2]), r"qubits: expected distinct values"),
         (base(qbits=[2]), r"x\.yaml: qbits: unknown field; did you mean 'qubits'"),
         ({"qubits": [2]}, r"x\.yaml: devices: required field is missing"),
-        (base(engine="torch"), r"engine: expected one of fast, aer, cirq, got 'torch'"),
+        (base(engine="torch"), r"engine: expected one of fast, exact, aer, cirq, got 'torch'"),
         (base(inputs=4, mitigation_inputs=8), r"mitigation_inputs: expected at most inputs=4"),
         (base(training={"tokens_per_step": 0}),
          r"x\.yaml: training\.tokens_per_step: expected an integer >= 1, got 0"),

@@ -10,22 +10,29 @@ from qiskit.quantum_info import Statevector
 from qaa_hw.circuits.ansatz import build_ansatz
 from qaa_hw.circuits.builder import bind, build_qaa_circuit
 from qaa_hw.circuits.embedding import embedding_angles
-from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.circuits.spec import ROTATIONS, QAASpec
 from qaa_hw.errors import ConfigError
 
+#: Each rotation set written out with Qiskit's own gate methods (not the gate table).
+REFERENCE_SETS = {"ry": ("ry",), "ry_rz": ("ry", "rz"), "rx_rz": ("rx", "rz")}
 
-def _reference_ansatz(n: int, layers: int, rots: int, pairs: list[tuple[int, int]],
+
+def _reference_ansatz(n: int, layers: int, rotations: str, pairs: list[tuple[int, int]],
                       theta: np.ndarray) -> QuantumCircuit:
-    t = theta.reshape(layers, n, rots)
+    methods = REFERENCE_SETS[rotations]
+    t = theta.reshape(layers, n, len(methods))
     qc = QuantumCircuit(n)
     for layer in range(layers):
         for q in range(n):
-            qc.ry(t[layer, q, 0], q)
-            if rots == 2:
-                qc.rz(t[layer, q, 1], q)
+            for k, method in enumerate(methods):
+                getattr(qc, method)(t[layer, q, k], q)
         for a, b in pairs:
             qc.cx(a, b)
     return qc
+
+
+def test_every_rotation_set_has_a_reference() -> None:
+    assert set(REFERENCE_SETS) == set(ROTATIONS)
 
 
 def _ring(n: int) -> list[tuple[int, int]]:
@@ -36,6 +43,8 @@ def _ring(n: int) -> list[tuple[int, int]]:
 CASES = [
     (1, 1, "ry", "ring"), (2, 2, "ry", "ring"), (3, 2, "ry_rz", "ring"), (4, 3, "ry", "line"),
     (4, 2, "ry_rz", "all_to_all"), (5, 1, "ry", "ring"), (6, 2, "ry_rz", "ring"),
+    (1, 2, "rx_rz", "ring"), (3, 2, "rx_rz", "ring"), (4, 2, "rx_rz", "line"),
+    (4, 1, "rx_rz", "all_to_all"),
 ]
 
 
@@ -56,7 +65,7 @@ def test_bound_circuit_equals_reference(n: int, layers: int, rotations: str,
         theta = rng.uniform(-np.pi, np.pi, size=spec.num_parameters)
         bound = bind(qaa.circuit, embedding_angles(spec, x), theta)
         expected = Statevector(x / np.linalg.norm(x)).evolve(
-            _reference_ansatz(n, layers, spec.rotations_per_qubit, pairs, theta)
+            _reference_ansatz(n, layers, rotations, pairs, theta)
         )
         np.testing.assert_allclose(Statevector(bound).data, expected.data, atol=1e-8)
         np.testing.assert_allclose(Statevector(qaa.bind(x, theta)).data, expected.data,
@@ -72,15 +81,26 @@ def test_embedding_order_and_custom_pairs() -> None:
     rng = np.random.default_rng(5)
     x, theta = rng.normal(size=16), rng.normal(size=spec.num_parameters)
     expected = Statevector(x / np.linalg.norm(x)).evolve(
-        _reference_ansatz(4, 2, 1, [(0, 2), (2, 1), (1, 3)], theta))
+        _reference_ansatz(4, 2, "ry", [(0, 2), (2, 1), (1, 3)], theta))
     np.testing.assert_allclose(Statevector(qaa.bind(x, theta)).data, expected.data, atol=1e-8)
 
 
-def test_build_ansatz_parameters_and_native_needs_pairs() -> None:
-    spec = QAASpec(num_qubits=3, num_layers=2, rotations="ry_rz")
+@pytest.mark.parametrize("rotations", ROTATIONS)
+def test_build_ansatz_gate_order_and_parameters(rotations: str) -> None:
+    spec = QAASpec(num_qubits=3, num_layers=2, rotations=rotations)
     qc = build_ansatz(spec)
-    assert qc.num_parameters == 12
-    assert qc.count_ops()["cx"] == 6
+    assert qc.num_parameters == spec.num_parameters == 6 * len(REFERENCE_SETS[rotations])
+    layer = [*(name for _ in range(3) for name in REFERENCE_SETS[rotations]), "cx", "cx", "cx"]
+    assert [inst.operation.name for inst in qc.data] == layer * 2
+    # theta[l, q, k] drives gate k of qubit q in layer l (C-order flattening)
+    rots = [inst for inst in qc.data if inst.operation.name != "cx"]
+    order = np.ndindex(spec.parameter_shape)
+    expected = [(f"theta[{i}]", q) for i, (_, q, _) in enumerate(order)]
+    assert [(inst.operation.params[0].name, qc.find_bit(inst.qubits[0]).index)
+            for inst in rots] == expected
+
+
+def test_build_ansatz_native_needs_pairs() -> None:
     with pytest.raises(ConfigError, match="native"):
         build_ansatz(QAASpec(num_qubits=3, entangler="native"))
     assert build_ansatz(QAASpec(num_qubits=3, entangler="native"),

@@ -7,11 +7,11 @@ import functools
 
 import numpy as np
 
+from qaa_hw.analysis.noisy_report import random_problem
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.api import compile_adapter
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.devices.model import DeviceModel, scale_noise
-from qaa_hw.simulate.report import random_problem
 
 
 def without_readout(device: DeviceModel) -> DeviceModel:

@@ -30,7 +30,7 @@ def test_mitigation_rows_in_report_and_json(tmp_path, capsys) -> None:  # type: 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--mitigation", "zne,foo"], "unknown technique 'foo'; accepted: zne, rem, ddd, pec"),
+        (["--mitigation", "zne,foo"], "unknown technique 'foo'; accepted: zne, pec, ddd, rem"),
         (["--mitigation", "zne", "--scale-factors", "1"],
          "ZNE needs at least 2 scale factors, got (1.0,)"),
         (["--mitigation", "zne", "--scale-factors", "1,x"], "is not a comma-separated list"),

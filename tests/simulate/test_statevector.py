@@ -1,8 +1,15 @@
-"""Exactness of the torch training engine against an independent Qiskit reference."""
+"""Exactness of the torch training engine against an independent Qiskit reference.
+
+The reference is Qiskit's ``Statevector`` of the circuit built by
+:func:`~qaa_hw.circuits.ansatz.build_ansatz` (itself checked gate by gate against circuits
+written out with Qiskit's methods in ``tests/circuits``); the engines share nothing with it
+but the gate table.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -10,7 +17,9 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Pauli, Statevector
 
-from qaa_hw.circuits.spec import QAASpec, entangler_pairs
+from qaa_hw.circuits import gates
+from qaa_hw.circuits.ansatz import build_ansatz
+from qaa_hw.circuits.spec import ROTATIONS, QAASpec, entangler_pairs
 from qaa_hw.errors import ConfigError, SimulationError
 from qaa_hw.simulate import fused, torch_dense
 from qaa_hw.simulate.statevector import (
@@ -21,20 +30,23 @@ from qaa_hw.simulate.statevector import (
 )
 
 METHODS = ("fused", "dense", "layered")
+#: METHODS plus the dense strategy's torch-built U(theta) (used for larger registers).
+GRAD_METHODS = (*METHODS, "dense-torch-build")
 
 
 def _qiskit_circuit(
     spec: QAASpec, theta: np.ndarray, pairs: list[tuple[int, int]]
 ) -> QuantumCircuit:
-    qc = QuantumCircuit(spec.num_qubits)
-    for layer in range(spec.num_layers):
-        for q in range(spec.num_qubits):
-            qc.ry(float(theta[layer, q, 0]), q)
-            if spec.rotations == "ry_rz":
-                qc.rz(float(theta[layer, q, 1]), q)
-        for control, target in pairs:
-            qc.cx(control, target)
-    return qc
+    """The builder's ansatz with ``pairs``, bound to ``theta`` (``spec.parameter_shape``)."""
+    return build_ansatz(spec, pairs=pairs).assign_parameters(np.asarray(theta).ravel())
+
+
+def _method(method: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``method``; ``dense-torch-build`` forces the torch build of U(theta) and is ``dense``."""
+    if method == "dense-torch-build":
+        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
+        return "dense"
+    return method
 
 
 def _qiskit_readout(
@@ -73,7 +85,8 @@ def _random_case(
 CASES = [
     (n, layers, rot, ent, readout)
     for n in (1, 2, 3, 4, 5)
-    for layers, rot in ((1, "ry"), (2, "ry"), (1, "ry_rz"), (3, "ry_rz"))
+    for rot in ROTATIONS
+    for layers in (1, 3)  # one layer: the last layer's RZ is all there is (ry_rz runs real)
     for ent in ("ring", "line", "all_to_all")
     for readout in ("z", "probs")
 ]
@@ -93,7 +106,7 @@ def test_matches_qiskit_statevector(n: int, layers: int, rot: str, ent: str, rea
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+@pytest.mark.parametrize("rot", ROTATIONS)
 def test_explicit_pairs_and_native_spec(method: str, rot: str) -> None:
     pairs = [(3, 0), (1, 2), (0, 2), (2, 1)]
     spec = QAASpec(num_qubits=4, num_layers=2, rotations=rot, entangler="native", readout="probs")  # type: ignore[arg-type]
@@ -115,8 +128,9 @@ def test_explicit_pairs_and_native_spec(method: str, rot: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_larger_register_and_batch_dims(method: str) -> None:
-    spec = QAASpec(num_qubits=7, num_layers=2, rotations="ry_rz", entangler="ring")
+@pytest.mark.parametrize("rot", ["ry_rz", "rx_rz"])
+def test_larger_register_and_batch_dims(method: str, rot: str) -> None:
+    spec = QAASpec(num_qubits=7, num_layers=2, rotations=rot, entangler="ring")
     g = torch.Generator().manual_seed(3)
     x = torch.randn(2, 3, 100, generator=g, dtype=torch.float64)
     theta = torch.randn(spec.parameter_shape, generator=g, dtype=torch.float64)
@@ -127,7 +141,7 @@ def test_larger_register_and_batch_dims(method: str) -> None:
 
 
 @pytest.mark.parametrize("keep_state", [True, False])
-@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+@pytest.mark.parametrize("rot", ROTATIONS)
 def test_fused_many_blocks_float32_matches_float64_reference(
     rot: str, keep_state: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,8 +167,9 @@ def test_fused_many_blocks_float32_matches_float64_reference(
     np.testing.assert_allclose(theta32.grad.numpy(), ref_t.grad.numpy(), atol=1e-3, rtol=1e-4)
 
 
-def test_fused_backward_can_run_twice() -> None:
-    spec = QAASpec(num_qubits=5, num_layers=2, rotations="ry_rz")
+@pytest.mark.parametrize("rot", ["ry_rz", "rx_rz"])
+def test_fused_backward_can_run_twice(rot: str) -> None:
+    spec = QAASpec(num_qubits=5, num_layers=2, rotations=rot)
     x, theta = _random_case(spec, 40, 32, seed=5)
     theta.requires_grad_(True)
     out = simulate_qaa(spec, x, theta, method="fused").sum()
@@ -163,40 +178,38 @@ def test_fused_backward_can_run_twice() -> None:
     torch.testing.assert_close(first, second)
 
 
-def test_unitary_matches_qiskit_operator() -> None:
+@pytest.mark.parametrize("rot", ROTATIONS)
+def test_unitary_matches_qiskit_operator(rot: str) -> None:
     from qiskit.quantum_info import Operator
 
-    spec = QAASpec(num_qubits=3, num_layers=2, rotations="ry_rz", entangler="all_to_all")
+    spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, entangler="all_to_all")
     _, theta = _random_case(spec, 1, 1, seed=5)
     ref = Operator(_qiskit_circuit(spec, theta.numpy(), entangler_pairs(spec))).data
     u = qaa_unitary(spec, theta)
     assert u.dtype == torch.complex128
     np.testing.assert_allclose(u.numpy(), ref, atol=1e-12)
-    ry = QAASpec(num_qubits=3, num_layers=2)
-    ref_ry = Operator(_qiskit_circuit(ry, theta[..., :1].numpy(), entangler_pairs(ry))).data
-    np.testing.assert_allclose(qaa_unitary(ry, theta[..., :1]).numpy(), ref_ry, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", [*METHODS, "dense-torch-build"])
-@pytest.mark.parametrize(
-    ("n", "layers", "rot", "readout"),
-    [(3, 2, "ry", "z"), (4, 2, "ry_rz", "z"), (3, 2, "ry_rz", "probs"), (5, 1, "ry", "probs")],
-)
+#: (rotations, n, layers, entangler, readout): every set, both readouts, ring and line, plus
+#: one-layer circuits (ry_rz on the real path, rx_rz without any applied RZ).
+GRAD_CASES = [
+    (rot, n, 2, ent, readout)
+    for rot in ROTATIONS
+    for n, ent in ((3, "ring"), (4, "line"))
+    for readout in ("z", "probs")
+] + [("ry", 5, 1, "ring", "probs"), ("ry_rz", 3, 1, "ring", "z"), ("rx_rz", 3, 1, "line", "z")]
+
+
+@pytest.mark.parametrize(("rot", "n", "layers", "ent", "readout"), GRAD_CASES)
 def test_theta_gradient_matches_parameter_shift(
-    method: str, n: int, layers: int, rot: str, readout: str, monkeypatch: pytest.MonkeyPatch
+    rot: str, n: int, layers: int, ent: str, readout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if method == "dense-torch-build":  # the U(theta) build used for larger registers
-        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
-        method = "dense"
-    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, readout=readout)  # type: ignore[arg-type]
-    x, theta = _random_case(spec, 3, spec.dim - 1, seed=11 * n)
+    spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, entangler=ent, readout=readout)  # type: ignore[arg-type]
+    x, theta = _random_case(spec, 3, spec.dim - 1, seed=11 * n + layers)
     weights = torch.randn(
         3, spec.output_dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64
     )
-    theta_var = theta.clone().requires_grad_(True)
-    loss = (simulate_qaa(spec, x, theta_var, method=method) * weights).sum()  # type: ignore[arg-type]
-    (grad,) = torch.autograd.grad(loss, theta_var)
-
+    # Every gate is exp(-i t P / 2) with a Pauli P: the two-term shift rule is exact.
     pairs = entangler_pairs(spec)
     w = weights.numpy()
     ref = np.zeros(spec.parameter_shape)
@@ -207,32 +220,88 @@ def test_theta_gradient_matches_parameter_shift(
         f_plus = (_qiskit_readout(spec, x.numpy(), plus, pairs) * w).sum()
         f_minus = (_qiskit_readout(spec, x.numpy(), minus, pairs) * w).sum()
         ref[idx] = 0.5 * (f_plus - f_minus)
-    np.testing.assert_allclose(grad.numpy(), ref, atol=1e-8)
+    for method in GRAD_METHODS:
+        with monkeypatch.context() as patch:
+            chosen = _method(method, patch)
+            theta_var = theta.clone().requires_grad_(True)
+            loss = (simulate_qaa(spec, x, theta_var, method=chosen) * weights).sum()  # type: ignore[arg-type]
+            (grad,) = torch.autograd.grad(loss, theta_var)
+        np.testing.assert_allclose(grad.numpy(), ref, atol=1e-8, err_msg=method)
 
 
-@pytest.mark.parametrize("method", [*METHODS, "dense-torch-build"])
-@pytest.mark.parametrize(
-    ("rot", "readout", "width"), [("ry", "z", 7), ("ry_rz", "probs", 8), ("ry_rz", "z", 5)]
-)
-def test_input_gradient_gradcheck(
-    method: str, rot: str, readout: str, width: int, monkeypatch: pytest.MonkeyPatch
+GRADCHECK_CASES = [
+    (rot, ent, readout, width)
+    for rot in ROTATIONS
+    for ent in ("ring", "line")
+    for readout, width in (("z", 7), ("probs", 5))
+]
+
+
+@pytest.mark.parametrize("method", GRAD_METHODS)
+@pytest.mark.parametrize(("rot", "ent", "readout", "width"), GRADCHECK_CASES)
+def test_gradcheck_in_x_and_theta(
+    method: str, rot: str, ent: str, readout: str, width: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if method == "dense-torch-build":
-        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
-        method = "dense"
-    spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, readout=readout)  # type: ignore[arg-type]
+    chosen = _method(method, monkeypatch)
+    spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, entangler=ent, readout=readout)  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, width, seed=2)
     x.requires_grad_(True)
     theta.requires_grad_(True)
     assert torch.autograd.gradcheck(
-        lambda a, b: simulate_qaa(spec, a, b, method=method),  # type: ignore[arg-type]
+        lambda a, b: simulate_qaa(spec, a, b, method=chosen),  # type: ignore[arg-type]
         (x, theta),
     )
 
 
+@pytest.fixture
+def extra_sets(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ...]]:
+    """Rotation sets added to the gate table only (nothing else knows them)."""
+    added = {
+        "rz_ry_rx": ("rz", "ry", "rx"),  # a diagonal gate first: applied in every layer
+        "ry_rz_rz": ("ry", "rz", "rz"),  # two trailing diagonal gates
+        "rx": ("rx",),
+    }
+    for name, gate_names in added.items():
+        monkeypatch.setitem(gates.ROTATION_SETS, name, gate_names)
+    yield tuple(added)
+    for cached in (gates.rotation_gates, gates.applied_layers, gates.runs_complex, fused._slots):
+        cached.cache_clear()
+
+
+@pytest.mark.parametrize("readout", ["z", "probs"])
+def test_a_set_added_to_the_table_runs_in_every_strategy(
+    extra_sets: tuple[str, ...], readout: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for rot in extra_sets:
+        for layers in (1, 2):
+            spec = QAASpec(num_qubits=3, num_layers=layers, rotations=rot, readout=readout)
+            x, theta = _random_case(spec, 2, 6, seed=layers)
+            ref = _qiskit_readout(spec, x.numpy(), theta.numpy(), entangler_pairs(spec))
+            for method in GRAD_METHODS:
+                with monkeypatch.context() as patch:
+                    chosen = _method(method, patch)
+                    out = simulate_qaa(spec, x, theta, method=chosen)  # type: ignore[arg-type]
+                    np.testing.assert_allclose(out.numpy(), ref, atol=1e-10, err_msg=method)
+                    assert torch.autograd.gradcheck(
+                        lambda a, b: simulate_qaa(spec, a, b, method=chosen),  # type: ignore[arg-type]  # noqa: B023
+                        (x.clone().requires_grad_(True), theta.clone().requires_grad_(True)),
+                    )
+
+
+def test_fused_refuses_a_gate_without_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fused, "_KERNEL_GATES", ("ry", "rz"))
+    fused._slots.cache_clear()
+    spec = QAASpec(num_qubits=2, num_layers=1, rotations="rx_rz")
+    try:
+        with pytest.raises(SimulationError, match="gate 'rx' of rotations='rx_rz' has no fused"):
+            simulate_qaa(spec, torch.ones(1, 4), torch.zeros(spec.parameter_shape), method="fused")
+    finally:
+        fused._slots.cache_clear()
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("rot", ["ry", "ry_rz"])
+@pytest.mark.parametrize("rot", ROTATIONS)
 def test_zero_row_embeds_ground_state(method: str, dtype: torch.dtype, rot: str) -> None:
     spec = QAASpec(num_qubits=4, num_layers=2, rotations=rot, readout="z")  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, 12, seed=4)
@@ -251,8 +320,9 @@ def test_zero_row_embeds_ground_state(method: str, dtype: torch.dtype, rot: str)
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_float32_follows_input_dtype(method: str) -> None:
-    spec = QAASpec(num_qubits=5, num_layers=3, rotations="ry_rz", readout="probs")
+@pytest.mark.parametrize("rot", ["ry_rz", "rx_rz"])
+def test_float32_follows_input_dtype(method: str, rot: str) -> None:
+    spec = QAASpec(num_qubits=5, num_layers=3, rotations=rot, readout="probs")
     x, theta = _random_case(spec, 5, 32, seed=9)
     out64 = simulate_qaa(spec, x, theta, method=method)  # type: ignore[arg-type]
     out32 = simulate_qaa(spec, x.float(), theta, method=method)  # type: ignore[arg-type]

@@ -1,0 +1,173 @@
+"""The gates of the QAA ansatz and its rotation sets: the one table every builder reads.
+
+Each :class:`Gate` declares what the circuit builders and the training engines need: its
+matrix, its derivative rule, whether it keeps real states real, the Qiskit gate that builds
+it, and the id the Numba kernels dispatch on. A rotation set (:data:`ROTATION_SETS`) names
+the gates applied, in order, to every qubit of a layer; slot ``k`` of the set takes the
+angles ``theta[:, :, k]``.
+
+Rotations are Pauli rotations ``R_G(t) = exp(-i t G / 2) = cos(t/2) I + sin(t/2) K`` with
+``K = -i G``, so ``dR_G/dt = K R_G / 2`` (the adjoint backward of the fused kernels and the
+dense backward both read the gradient off ``K``).
+
+A new rotation set of these gates is one entry of :data:`ROTATION_SETS`: the spec, the
+circuit builders, the CLI choices and every training strategy read it from here. A new
+rotation gate is a :class:`Gate` record; the ``dense`` and ``layered`` strategies need
+nothing else, the ``fused`` one a Numba kernel for its ``kernel_id``. The tables are read
+once per name (the lookups below are cached): they are fixed at import.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qaa_hw.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qiskit.circuit import Gate as QiskitGate
+    from torch import Tensor
+
+Array = NDArray[Any]
+
+_PAULI: dict[str, Array] = {
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
+}
+_EYE = np.eye(2)
+_EYE.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate of the ansatz.
+
+    Attributes:
+        name: Qiskit instruction name (``"ry"``, ``"cx"``, ...).
+        num_qubits: qubits it acts on.
+        generator: Pauli ``G`` of a rotation ``exp(-i t G / 2)`` (``"X"``, ``"Y"``,
+            ``"Z"``), ``None`` for a fixed gate.
+        real: the matrix is real for every angle (real states stay real).
+        qiskit_class: name of its class in ``qiskit.circuit.library`` (imported on use, so
+            the training engines do not import Qiskit).
+        kernel_id: small integer the fused Numba kernels dispatch on.
+    """
+
+    name: str
+    num_qubits: int
+    generator: str | None
+    real: bool
+    qiskit_class: str
+    kernel_id: int
+
+    def qiskit(self, *params: Any) -> QiskitGate:
+        """The Qiskit gate with ``params`` (the angle of a rotation; none for a fixed gate)."""
+        from qiskit.circuit import library
+
+        gate: QiskitGate = getattr(library, self.qiskit_class)(*params)
+        return gate
+
+    @property
+    def diagonal(self) -> bool:
+        """The matrix is diagonal for every angle (a phase per basis state)."""
+        return self.generator == "Z"
+
+    @functools.cached_property
+    def step(self) -> Array:
+        """``K = -i G`` (2x2, read-only; real for real gates): ``dR/dt = K R / 2``."""
+        if self.generator is None:
+            raise ConfigError(f"gate {self.name!r} has no angle; accepted: a rotation")
+        k = -1j * _PAULI[self.generator]
+        out: Array = k.real.copy() if self.real else k
+        out.flags.writeable = False
+        return out
+
+    def matrix(self, theta: Any = None) -> Array:
+        """The matrix at ``theta`` (NumPy; ``[..., 2, 2]`` for an array of angles).
+
+        Fixed gates take no angle and return their ``2^k x 2^k`` matrix (qubit 0 the least
+        significant bit of the index, as in Qiskit).
+        """
+        if self.generator is None:
+            return np.asarray(self.qiskit().to_matrix())
+        half = 0.5 * np.asarray(theta, dtype=np.float64)[..., None, None]
+        return np.cos(half) * _EYE + np.sin(half) * self.step
+
+    def torch_matrix(self, theta: Tensor) -> Tensor:
+        """The matrices ``[..., 2, 2]`` of a tensor of angles, differentiable (torch).
+
+        Real for real gates, else complex of ``theta``'s precision.
+        """
+        import torch
+
+        dtype = theta.dtype if self.real else theta.dtype.to_complex()
+        k = torch.tensor(self.step, dtype=dtype, device=theta.device)
+        eye = torch.eye(2, dtype=theta.dtype, device=theta.device)
+        half = 0.5 * theta[..., None, None]
+        return torch.cos(half) * eye + torch.sin(half) * k
+
+
+#: Every gate of the ansatz by name. ``cx`` is the fixed entangler.
+GATES: dict[str, Gate] = {
+    g.name: g
+    for g in (
+        Gate("ry", 1, "Y", True, "RYGate", 0),
+        Gate("rz", 1, "Z", False, "RZGate", 1),
+        Gate("rx", 1, "X", False, "RXGate", 2),
+        Gate("cx", 2, None, True, "CXGate", 3),
+    )
+}
+
+#: Rotation sets: the gates applied, in order, to every qubit of every layer.
+ROTATION_SETS: dict[str, tuple[str, ...]] = {
+    "ry": ("ry",),
+    "ry_rz": ("ry", "rz"),
+    "rx_rz": ("rx", "rz"),
+}
+
+
+@functools.cache
+def rotation_gates(rotations: str) -> tuple[Gate, ...]:
+    """The gates of rotation set ``rotations``, in application order.
+
+    Raises:
+        ConfigError: unknown rotation set.
+    """
+    if rotations not in ROTATION_SETS:
+        raise ConfigError(
+            f"rotations={rotations!r} is not valid; accepted: {', '.join(ROTATION_SETS)}"
+        )
+    return tuple(GATES[name] for name in ROTATION_SETS[rotations])
+
+
+@functools.cache
+def applied_layers(rotations: str, num_layers: int) -> tuple[int, ...]:
+    """Per slot of the set, the number of leading layers whose gate the engines apply.
+
+    The trailing diagonal gates of the last layer are never applied: a diagonal followed by
+    the CNOT permutation is a diagonal after it, which changes no readout (both readouts are
+    basis probabilities), so their angles have exactly zero gradient. Every other slot is
+    applied in all ``num_layers`` layers.
+    """
+    gates = rotation_gates(rotations)
+    out = [num_layers] * len(gates)
+    for k in range(len(gates) - 1, -1, -1):
+        if not gates[k].diagonal:
+            break
+        out[k] = num_layers - 1
+    return tuple(out)
+
+
+@functools.cache
+def runs_complex(rotations: str, num_layers: int) -> bool:
+    """Whether the applied gates (:func:`applied_layers`) can make a real state complex."""
+    gates = rotation_gates(rotations)
+    return any(
+        not g.real and layers > 0
+        for g, layers in zip(gates, applied_layers(rotations, num_layers), strict=True)
+    )

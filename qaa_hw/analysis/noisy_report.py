@@ -142,6 +142,7 @@ def evaluate_noisy(
     inputs: int = 16,
     seed: int = 0,
     idle: bool = True,
+    compare_idle: bool = True,
     progress: bool = False,
 ) -> NoisyEvaluation:
     """Ideal vs noisy readout of ``compiled`` on ``inputs`` random inputs.
@@ -154,8 +155,9 @@ def evaluate_noisy(
         shots: ``None`` for exact values, else shots per input.
         inputs: number K of random inputs.
         seed: seed of theta, the inputs and the shots.
-        idle: relax idle qubits (the default); with it on, the outputs without it are also
-            computed for the report.
+        idle: relax idle qubits (the default).
+        compare_idle: with ``idle`` on, also compute the outputs without idle relaxation
+            (``without_idle``; the same engine, twice the work).
         progress: show a tqdm bar on stderr (engines that run one input at a time).
 
     Raises:
@@ -204,7 +206,7 @@ def evaluate_noisy(
         noisy_state = exact.exact(x, theta, density_matrices=True).density_matrices
     assert noisy_state is not None
     without_idle = None
-    if idle and main.capabilities.idle_switch:
+    if idle and compare_idle and main.capabilities.idle_switch:
         other = build(False).run(x, theta, shots=shots, seed=seed, progress=progress)
         without_idle = other.outputs(spec.readout).detach().numpy()
     fidelity = pure_state_fidelity(ideal_state, noisy_state).numpy()

@@ -23,7 +23,7 @@ root; at every level the targets' signed pair ``(y0, y1)`` gives ``θ = 2 atan2(
 so negative amplitudes are exact. The zero vector is embedded as ``|0...0>``.
 For an approximate plan (kept subsets only) each level fits the kept Walsh terms by least
 squares weighted by the branch probabilities and passes the achieved overlaps upwards, which
-maximises the fidelity level by level (see :mod:`qaa_hw.circuits.approx`).
+maximises the fidelity level by level (see :mod:`qaa_hw.circuits.plans`).
 
 Parameter order: ``alpha`` lists the angles of the root, then of each multiplexor in
 ``order``, each in its path order. :meth:`EmbeddingPlan.angles` returns them in that order.
@@ -31,14 +31,12 @@ Parameter order: ``alpha`` lists the angles of the root, then of each multiplexo
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
-from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError
 
 _EPS = 1e-300
@@ -300,7 +298,7 @@ def normalise(x: np.ndarray, num_qubits: int) -> np.ndarray:
     return out / norms[:, None]
 
 
-def _check_order(order: Sequence[int] | None, n: int) -> tuple[int, ...]:
+def check_order(order: Sequence[int] | None, n: int) -> tuple[int, ...]:
     if order is None:
         return tuple(range(n - 1, -1, -1))
     result = tuple(int(q) for q in order)
@@ -326,77 +324,12 @@ def exact_plan(
         Gray code (it changes most often), so a target placed next to the qubit prepared just
         before it needs the fewest routed CNOTs.
     """
-    seq = _check_order(order, num_qubits)
+    seq = check_order(order, num_qubits)
     muxes = []
     for k, target in enumerate(seq):
         controls = tuple(reversed(seq[:k]))
         muxes.append(Multiplexor(target, controls, tuple(gray_code(k)), closed=not merge))
     return EmbeddingPlan(num_qubits, tuple(muxes))
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_plan(spec: QAASpec, order: tuple[int, ...] | None) -> EmbeddingPlan:
-    if spec.embedding == "exact":
-        return exact_plan(spec.num_qubits, order=order)
-    from qaa_hw.circuits.approx import approx_plan
-
-    return approx_plan(spec.num_qubits, fidelity=spec.embedding_fidelity, order=order)
-
-
-def plan_embedding(
-    spec: QAASpec,
-    *,
-    order: Sequence[int] | None = None,
-    calibration: np.ndarray | None = None,
-) -> EmbeddingPlan:
-    """The embedding plan for ``spec`` (``exact`` or ``approx``).
-
-    Args:
-        spec: the adapter spec (``num_qubits``, ``embedding``, ``embedding_fidelity``).
-        order: preparation order (see :func:`exact_plan`).
-        calibration: input vectors (B, <= 2^n) the ``approx`` fidelity target refers to;
-            ``None`` uses :func:`qaa_hw.circuits.approx.synthetic_calibration`.
-
-    Returns:
-        The plan; default-calibration plans are cached per (spec, order).
-    """
-    key = None if order is None else _check_order(order, spec.num_qubits)
-    if calibration is None or spec.embedding == "exact":
-        return _cached_plan(spec, key)
-    from qaa_hw.circuits.approx import approx_plan
-
-    return approx_plan(spec.num_qubits, fidelity=spec.embedding_fidelity, order=key,
-                       calibration=calibration)
-
-
-def embedding_angles(
-    spec: QAASpec, x: np.ndarray, *, plan: EmbeddingPlan | None = None
-) -> np.ndarray:
-    """Angles ``alpha`` that embed one real vector ``x`` (length <= 2^n).
-
-    Args:
-        spec: the adapter spec.
-        x: the hidden vector; it is zero-padded to 2^n and L2-normalised.
-        plan: the plan the circuit was built with (default: :func:`plan_embedding(spec)`).
-
-    Returns:
-        ``alpha`` of length ``plan.num_angles``.
-    """
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim != 1:
-        raise ConfigError(f"x must be a 1-D vector, got shape {arr.shape}; "
-                          "use embedding_angles_batch for batches")
-    return embedding_angles_batch(spec, arr[None, :], plan=plan)[0]
-
-
-def embedding_angles_batch(
-    spec: QAASpec, x: np.ndarray, *, plan: EmbeddingPlan | None = None
-) -> np.ndarray:
-    """Batched :func:`embedding_angles`: ``x`` (B, <= 2^n) -> ``alpha`` (B, num_angles)."""
-    used = plan if plan is not None else plan_embedding(spec)
-    if used.num_qubits != spec.num_qubits:
-        raise ConfigError(f"plan is for {used.num_qubits} qubits, spec has {spec.num_qubits}")
-    return used.fit(np.asarray(x, dtype=float))[0]
 
 
 def simulate_embedding(plan: EmbeddingPlan, alpha: np.ndarray) -> np.ndarray:

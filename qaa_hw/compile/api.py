@@ -52,8 +52,8 @@ from qiskit.circuit import ParameterVector, QuantumCircuit
 
 from qaa_hw.circuits.ansatz import build_ansatz
 from qaa_hw.circuits.builder import ALPHA, build_qaa_circuit
-from qaa_hw.circuits.embedding import plan_embedding
 from qaa_hw.circuits.network import NetworkEmbedding
+from qaa_hw.circuits.plans import plan_embedding
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.compile.compiled import CompiledAdapter, EmbeddingAngles
 from qaa_hw.compile.layout import Shape, device_shapes, placement_scores, usage_profile

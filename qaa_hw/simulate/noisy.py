@@ -134,7 +134,7 @@ def default_embedding_angles(compiled: CompiledAdapter) -> AnglesFn:
     embedding = compiled.embedding
     if embedding is not None:
         return lambda xs: np.atleast_2d(embedding.angles(xs))
-    from qaa_hw.circuits.embedding import embedding_angles_batch
+    from qaa_hw.circuits.plans import embedding_angles_batch
 
     spec = compiled.spec
     return lambda xs: embedding_angles_batch(spec, xs)

@@ -9,7 +9,7 @@ from qiskit.quantum_info import Statevector
 
 from qaa_hw.circuits.ansatz import build_ansatz
 from qaa_hw.circuits.builder import bind, build_qaa_circuit
-from qaa_hw.circuits.embedding import embedding_angles
+from qaa_hw.circuits.plans import embedding_angles
 from qaa_hw.circuits.spec import ROTATIONS, QAASpec
 from qaa_hw.errors import ConfigError
 

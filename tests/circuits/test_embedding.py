@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 from qiskit.quantum_info import Statevector
 
-from qaa_hw.circuits.approx import approx_plan, synthetic_calibration
-from qaa_hw.circuits.embedding import (
+from qaa_hw.circuits.embedding import exact_plan, simulate_embedding, walsh_hadamard
+from qaa_hw.circuits.plans import (
+    approx_plan,
     embedding_angles,
     embedding_angles_batch,
-    exact_plan,
     plan_embedding,
-    simulate_embedding,
-    walsh_hadamard,
+    synthetic_calibration,
 )
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError

@@ -15,7 +15,7 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import ParameterVector
 
 from qaa_hw.circuits.ansatz import append_ansatz
-from qaa_hw.circuits.embedding import plan_embedding
+from qaa_hw.circuits.plans import plan_embedding
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.compiled import CompiledAdapter, CompileMetrics
 from qaa_hw.devices.model import DeviceModel, scale_noise

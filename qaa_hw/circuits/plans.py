@@ -1,4 +1,9 @@
-"""Approximate amplitude embedding: drop the multiplexor controls an input distribution needs least.
+"""The embedding plan of a spec: exact (:func:`~qaa_hw.circuits.embedding.exact_plan`) or
+approximate, and the angles that embed an input with it (:func:`plan_embedding`,
+:func:`embedding_angles_batch`).
+
+Approximate amplitude embedding drops the multiplexor controls an input distribution needs
+least.
 
 A multiplexor with ``k`` controls costs ``2^k - 1`` CNOTs (open Gray-code path, see
 :mod:`qaa_hw.circuits.embedding`). When the inputs concentrate their energy (PCA-ordered
@@ -17,6 +22,7 @@ them; the default is :func:`synthetic_calibration`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,10 +32,11 @@ import numpy as np
 from qaa_hw.circuits.embedding import (
     EmbeddingPlan,
     Multiplexor,
-    _check_order,
+    check_order,
     exact_plan,
     gray_code,
 )
+from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -123,7 +130,7 @@ def approx_plan(
         f"{CALIBRATION_DECAY}, seed {CALIBRATION_SEED})"
         if described else f"user calibration set ({calib.shape[0]} vectors)"
     )
-    seq = _check_order(order, num_qubits)
+    seq = check_order(order, num_qubits)
     exact = exact_plan(num_qubits, order=seq)
     if fidelity >= 1.0 or num_qubits == 1:
         return exact
@@ -154,3 +161,65 @@ def approx_plan(
     logger.debug("approx embedding: %d CNOTs, %d angles, mean fidelity %.5f",
                  plan.num_cnots, plan.num_angles, current)
     return replace(plan, fidelity=current, calibration=label)
+
+
+# ---------------------------------------------------------------- the plan of a spec
+@functools.lru_cache(maxsize=64)
+def _cached_plan(spec: QAASpec, order: tuple[int, ...] | None) -> EmbeddingPlan:
+    if spec.embedding == "exact":
+        return exact_plan(spec.num_qubits, order=order)
+    return approx_plan(spec.num_qubits, fidelity=spec.embedding_fidelity, order=order)
+
+
+def plan_embedding(
+    spec: QAASpec,
+    *,
+    order: Sequence[int] | None = None,
+    calibration: np.ndarray | None = None,
+) -> EmbeddingPlan:
+    """The embedding plan for ``spec`` (``exact`` or ``approx``).
+
+    Args:
+        spec: the adapter spec (``num_qubits``, ``embedding``, ``embedding_fidelity``).
+        order: preparation order (see :func:`exact_plan`).
+        calibration: input vectors (B, <= 2^n) the ``approx`` fidelity target refers to;
+            ``None`` uses :func:`synthetic_calibration`.
+
+    Returns:
+        The plan; default-calibration plans are cached per (spec, order).
+    """
+    key = None if order is None else check_order(order, spec.num_qubits)
+    if calibration is None or spec.embedding == "exact":
+        return _cached_plan(spec, key)
+    return approx_plan(spec.num_qubits, fidelity=spec.embedding_fidelity, order=key,
+                       calibration=calibration)
+
+
+def embedding_angles(
+    spec: QAASpec, x: np.ndarray, *, plan: EmbeddingPlan | None = None
+) -> np.ndarray:
+    """Angles ``alpha`` that embed one real vector ``x`` (length <= 2^n).
+
+    Args:
+        spec: the adapter spec.
+        x: the hidden vector; it is zero-padded to 2^n and L2-normalised.
+        plan: the plan the circuit was built with (default: :func:`plan_embedding(spec)`).
+
+    Returns:
+        ``alpha`` of length ``plan.num_angles``.
+    """
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        raise ConfigError(f"x must be a 1-D vector, got shape {arr.shape}; "
+                          "use embedding_angles_batch for batches")
+    return embedding_angles_batch(spec, arr[None, :], plan=plan)[0]
+
+
+def embedding_angles_batch(
+    spec: QAASpec, x: np.ndarray, *, plan: EmbeddingPlan | None = None
+) -> np.ndarray:
+    """Batched :func:`embedding_angles`: ``x`` (B, <= 2^n) -> ``alpha`` (B, num_angles)."""
+    used = plan if plan is not None else plan_embedding(spec)
+    if used.num_qubits != spec.num_qubits:
+        raise ConfigError(f"plan is for {used.num_qubits} qubits, spec has {spec.num_qubits}")
+    return used.fit(np.asarray(x, dtype=float))[0]

@@ -3,7 +3,7 @@
 For ibm_brisbane and google_weber, 4-qubit QAA adapters (ring entangler, exact embedding, z
 readout) with L in {1, 2, 4} layers are compiled with ``qaa_hw.compile.api.compile_adapter``
 (seed 0); theta ~ U(-pi, pi) and K = 50 inputs with standard normal entries are drawn with
-``qaa_hw.simulate.report.random_problem`` (seed 0). Every input is estimated with
+``qaa_hw.analysis.noisy_report.random_problem`` (seed 0). Every input is estimated with
 :class:`qaa_hw.mitigation.Mitigator` on the Aer backend (density matrix of the timed physical
 circuit: gate noise, relaxation of busy *and idle* qubits, readout error), exactly
 (``shots=None``) for the main table, and with 8192 shots per circuit for one row per device
@@ -45,11 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine_summary, markdown_table, replace_docs_section
 
+from qaa_hw.analysis.noisy_report import random_problem
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.api import compile_adapter
 from qaa_hw.devices.catalog import load_device
 from qaa_hw.mitigation import DDD, PEC, REM, ZNE, Combined, Mitigator, Technique
-from qaa_hw.simulate.report import random_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOT = ROOT / "docs" / "img" / "mitigation.png"

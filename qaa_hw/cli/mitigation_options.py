@@ -133,7 +133,7 @@ def run_mitigation_report(
 
     Args:
         args: parsed ``simulate`` options (``--mitigation`` and its group, ``--engine``,
-            ``--shots``, ``--seed``).
+            ``--idle-noise``, ``--shots``, ``--seed``).
         compiled: the compiled adapter.
         xs: ``[K, 2^n]`` inputs (those of the simulate report).
         theta: trainable values.
@@ -149,8 +149,13 @@ def run_mitigation_report(
     techniques = techniques_from_args(args)
     if not techniques:
         return []
+    from qaa_hw.simulate.noise import noise_spec
+
     executor = args.mitigation_executor or ("cirq" if args.engine == "cirq" else "aer")
-    mitigator = Mitigator(compiled, executor=executor, shots=args.shots, seed=args.seed)
+    noise = noise_spec(compiled.device, compiled.active_qubits,
+                       idle=args.idle_noise == "on")
+    mitigator = Mitigator(compiled, executor=executor, noise=noise, shots=args.shots,
+                          seed=args.seed)
     rows = []
     for technique in techniques:
         estimates = [mitigator.estimate(x, theta, technique) for x in _progress(xs, technique)]

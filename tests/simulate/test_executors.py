@@ -140,6 +140,18 @@ def test_simulate_command_reports_the_idle_noise_the_same_on_fast_and_aer(tmp_pa
     assert fast["mean_abs_error"] > fast["mean_abs_error_without_idle"]
 
 
+@pytest.mark.parametrize("idle", ["on", "off"])
+def test_simulate_command_mitigation_rows_share_the_unmitigated_physics(tmp_path, idle):
+    out = tmp_path / "report.json"
+    assert _run_cli(["simulate", "--device", "ibm_brisbane", "--qubits", "3", "--layers", "2",
+                     "--inputs", "3", "--idle-noise", idle, "--mitigation", "rem",
+                     "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    row = report["mitigation"][0]
+    assert row["unmitigated error"] == pytest.approx(report["mean_abs_error"], abs=1e-10)
+    assert (report["idle_effect"] is None) == (idle == "off")
+
+
 def test_simulate_command_noiseless_has_no_error(capsys):
     assert _run_cli(["simulate", "--device", "ibm_brisbane", "--qubits", "2", "--layers", "1",
                      "--noise-scale", "0", "--inputs", "2"]) == 0

@@ -30,12 +30,10 @@ Aer and Cirq differ by construction (see :mod:`qaa_hw.devices.cirq_convert`): Ci
 idle qubits for every moment, whatever the spec's ``idle`` flag, and makes a moment as long as
 its longest gate, where Aer follows the ASAP schedule; Cirq subtracts the relaxation Pauli error
 linearly where Aer solves for the depolarising parameter exactly; Cirq uses one median duration
-per gate type. Measured max |<Z>_Aer - <Z>_Cirq| on qaa_hw-compiled adapters (L = 2, ring, 4
-random inputs; ``tests/simulate/test_one_physics.py``): 0.009-0.019 on ibm_brisbane and
-google_weber for n = 3 and 4 with idle relaxation on (0.04-0.08 with it off), where the noise
-itself moves <Z> by up to 0.17-0.26. Without T1/T2 (only gate depolarising and readout) they
-agree to 1e-10, and exactly on a noiseless device, which pins the difference on the relaxation
-models. ``tests/simulate/test_executors.py`` checks those regimes.
+per gate type. ``tests/simulate/test_one_physics.py`` bounds the difference on compiled
+adapters (its ``CIRQ_TOL``); without T1/T2 (only gate depolarising and readout) they agree to
+1e-10, and exactly on a noiseless device, which pins the difference on the relaxation models
+(``tests/simulate/test_executors.py``).
 """
 
 from __future__ import annotations

@@ -36,15 +36,11 @@ global phase), read once from ``2^n`` probe inputs and verified; ``none``/``effe
 never simulate the preparation per input. For ``approx`` embeddings the ideal preparation is
 simulated per input (batched state vectors).
 
-Measured against Aer (``benchmarks/noisy_eval.py``, ibm_brisbane, L = 2, ring entangler,
-exact embedding, theta ~ U(-pi, pi), 1024 inputs with standard normal entries; the ``exact``
-mode equals Aer to 1e-14 for n <= 6, 2e-9 at n = 8 where Aer rounds): ``effective`` has
-median / max absolute error of the Z outputs 3.4e-3 / 2.5e-2 at n = 4 and 3.7e-3 / 3.2e-2 at
-n = 6 (4.9e-4 / 2.5e-3 at n = 8, where the noise damps the outputs strongly), against
-3.0e-2 / 0.13 and 5.5e-2 / 0.31 for ``none``. Throughput and ratios to Aer:
-``docs/benchmarks.md`` ("Noisy evaluation"). On a busy 2-core host, small registers
-(k <= 5) run faster with ``torch.set_num_threads(1)``: multi-threaded BLAS calls on small
-matrices then wait for the second core.
+The ``exact`` mode equals Aer to round-off; the error of ``effective`` and ``none`` and the
+throughput against Aer are measured by ``benchmarks/noisy_eval.py`` (``docs/benchmarks.md``,
+"Noisy evaluation") and bounded in ``tests/simulate/test_one_physics.py``. Small registers
+(k <= 5) run faster with one torch thread on a busy host (multi-threaded BLAS calls on small
+matrices wait for the second core).
 
 Both follow the engine protocol (:mod:`qaa_hw.simulate.engine`): ``run(x, theta, *, shots,
 seed)`` returns a :class:`~qaa_hw.simulate.results.Result`; finite shots are sampled from the

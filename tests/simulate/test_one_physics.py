@@ -31,12 +31,11 @@ from qaa_hw.simulate.noisy import DensityMatrixEngine, FastNoisyEngine
 #: Agreement of the exact paths (Aer rounds at ~3e-9 on google_weber's circuits).
 TOL = 1e-8
 #: Cirq relaxes idle qubits per moment (a moment lasts its longest gate) where the others use
-#: the ASAP schedule; measured max |dZ| 0.009-0.019 on these cases (0.04-0.08 with idle
-#: relaxation off on our side).
+#: the ASAP schedule; measured max |dZ| on these cases: ``benchmarks/one_physics.py``.
 CIRQ_TOL = 0.03
 
 #: The ``effective`` preparation-noise mode (a fitted x-independent channel) against the same
-#: reference: measured median 1.8e-3-5.5e-3, max 0.009-0.029 over 64 inputs on these cases.
+#: reference (measured on these cases: ``benchmarks/one_physics.py``).
 EFFECTIVE_TOL = 0.05
 
 CASES = [(device, n) for device in ("ibm_brisbane", "google_weber") for n in (3, 4)]

@@ -59,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="subset of qaa,qaa-nat,lora,prefix,sora")
     p.add_argument("--out", default="/tmp/qaa_finetune_bench")
     p.add_argument("--write-docs", action="store_true",
-                   help="replace the '## Fine-tuning' section of docs/benchmarks.md")
+                   help="replace the --section section of docs/benchmarks.md")
+    p.add_argument("--section", default=SECTION,
+                   help=f"the docs section written (default {SECTION!r})")
     return p.parse_args(argv)
 
 
@@ -180,14 +182,14 @@ def goals(results: list[dict[str, Any]], train_noise: str) -> list[str]:
     return lines
 
 
-def write_docs(text: str) -> None:
+def write_docs(text: str, section: str) -> None:
     path = ROOT / "docs" / "benchmarks.md"
     doc = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = doc.find(SECTION + "\n")
+    start = doc.find(section + "\n")
     if start < 0:
         doc = doc.rstrip("\n") + "\n\n" + text
     else:
-        nxt = doc.find("\n## ", start + len(SECTION))
+        nxt = doc.find("\n## ", start + len(section))
         doc = doc[:start] + text + ("" if nxt < 0 else doc[nxt + 1:])
     path.write_text(doc, encoding="utf-8")
 
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = argv if argv is not None else sys.argv[1:]
     command = "python benchmarks/finetune.py " + " ".join(shown)
     body = [
-        SECTION, "",
+        args.section, "",
         f"Command: `{command}` (model load {load_s:.0f} s, total {total / 60:.1f} min, "
         f"{args.threads} torch thread(s), base model in {args.dtype}, adapters in float32).", "",
         f"Task: `data/e2e_mini` (600 training pairs; {args.eval_examples} test examples scored), "
@@ -236,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     (Path(args.out) / "benchmark.md").write_text(text)
     if args.write_docs:
-        write_docs(text)
+        write_docs(text, args.section)
     return 0
 
 

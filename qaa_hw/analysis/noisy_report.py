@@ -31,8 +31,9 @@ import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
-from qaa_hw.simulate.engine import ENGINES, Engine, make_engine
+from qaa_hw.simulate.engine import Engine
 from qaa_hw.simulate.noise import noise_spec
+from qaa_hw.simulate.registry import make_engine, noisy_engines
 from qaa_hw.simulate.results import check_shots
 
 
@@ -41,7 +42,7 @@ class NoisyEvaluation:
     """Ideal and noisy outputs of one adapter on ``K`` random inputs.
 
     Attributes:
-        engine: the engine's name (:data:`qaa_hw.simulate.engine.ENGINES`).
+        engine: the engine's name (:data:`qaa_hw.simulate.registry.ENGINES`).
         prep_noise: the fast engine's preparation-noise mode (``None`` for aer/cirq).
         shots: shots per input, ``None`` for exact values.
         seed: seed of theta and the inputs.
@@ -149,7 +150,7 @@ def evaluate_noisy(
 
     Args:
         compiled: the compiled adapter (its device carries the noise scale).
-        engine: a noisy engine of :data:`qaa_hw.simulate.engine.ENGINES` (``fast``,
+        engine: a noisy engine of :data:`qaa_hw.simulate.registry.ENGINES` (``fast``,
             ``exact``, ``aer``, ``cirq``).
         prep_noise: ``exact``, ``effective`` or ``none`` (``fast`` only).
         shots: ``None`` for exact values, else shots per input.
@@ -167,10 +168,9 @@ def evaluate_noisy(
     from qaa_hw.simulate.noisy import DensityMatrixEngine, pure_state_fidelity
     from qaa_hw.simulate.statevector import simulate_qaa
 
-    noisy_engines = [name for name, (_, caps) in ENGINES.items() if caps.noisy]
-    if engine not in noisy_engines:
+    if engine not in noisy_engines():
         raise ConfigError(
-            f"engine={engine!r} is not valid; accepted: {', '.join(noisy_engines)}"
+            f"engine={engine!r} is not valid; accepted: {', '.join(noisy_engines())}"
         )
     if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
         raise ConfigError(f"inputs={inputs!r} is not valid; accepted: an integer >= 1")

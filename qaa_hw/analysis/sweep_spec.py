@@ -40,7 +40,8 @@ from qaa_hw.analysis.assumptions import TrainingAssumptions
 from qaa_hw.circuits.spec import EMBEDDINGS, ENTANGLERS, MAX_QUBITS, READOUTS, ROTATIONS
 from qaa_hw.errors import ConfigError, did_you_mean
 from qaa_hw.mitigation.techniques import EXECUTORS, ORDER, TECHNIQUES, technique_from_names
-from qaa_hw.simulate.engine import PREP_NOISE_MODES, noisy_engines
+from qaa_hw.simulate.engine import PREP_NOISE_MODES
+from qaa_hw.simulate.registry import noisy_engines
 
 #: Version of the key derivation; bump it when a setting changes meaning.
 KEY_VERSION = 1

@@ -22,7 +22,8 @@ The pieces (see ``docs/architecture.md``, "The simulation core"):
   :mod:`~qaa_hw.simulate.noisy`; :class:`AerExecutor` and :class:`CirqExecutor` (references)
   in :mod:`~qaa_hw.simulate.executors`; :class:`StatevectorEngine` (ideal; the training
   strategies fused / dense / layered of :func:`simulate_qaa`). Engines declare
-  :class:`Capabilities` and are chosen by them (:func:`choose_engine`).
+  :class:`Capabilities` and are chosen by them (:func:`choose_engine`,
+  :mod:`~qaa_hw.simulate.registry`).
 * :class:`Result`, :func:`sample_frequencies` (:mod:`~qaa_hw.simulate.results`): the one
   record and the one place shots are drawn.
 
@@ -36,27 +37,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qaa_hw.compile.compiled import CompiledAdapter
-    from qaa_hw.simulate.engine import (
-        ENGINES,
-        Capabilities,
-        Engine,
-        StatevectorEngine,
-        choose_engine,
-        make_engine,
-    )
+    from qaa_hw.simulate.engine import Capabilities, Engine
     from qaa_hw.simulate.executors import AerExecutor, CirqExecutor
     from qaa_hw.simulate.noise import NoiseSpec, noise_spec
     from qaa_hw.simulate.noisy import DensityMatrixEngine, FastNoisyEngine
+    from qaa_hw.simulate.registry import ENGINES, choose_engine, make_engine
     from qaa_hw.simulate.results import Result, sample_frequencies
-    from qaa_hw.simulate.statevector import simulate_qaa
+    from qaa_hw.simulate.statevector import StatevectorEngine, simulate_qaa
 
 _WHERE = {
-    "ENGINES": "engine",
+    "ENGINES": "registry",
     "Capabilities": "engine",
     "Engine": "engine",
-    "StatevectorEngine": "engine",
-    "choose_engine": "engine",
-    "make_engine": "engine",
+    "StatevectorEngine": "statevector",
+    "choose_engine": "registry",
+    "make_engine": "registry",
     "AerExecutor": "executors",
     "CirqExecutor": "executors",
     "NoiseSpec": "noise",
@@ -121,7 +116,8 @@ def simulate(
     Returns:
         The :class:`Result` (measured ``<Z_i>`` and distribution, logical order).
     """
-    from qaa_hw.simulate.engine import Capabilities, choose_engine, make_engine
+    from qaa_hw.simulate.engine import Capabilities
+    from qaa_hw.simulate.registry import choose_engine, make_engine
 
     if engine is None:
         name = choose_engine(need or Capabilities(noisy=noise is not False))

@@ -12,24 +12,21 @@ distribution in logical qubit order, readout error included. With ``shots`` the 
 distribution is sampled by :func:`~qaa_hw.simulate.results.sampled` (the one sampler).
 
 Engines declare :class:`Capabilities`; callers pick one by what they need
-(:func:`choose_engine`), never by a name deep in the core. Names exist only for the CLI and
-YAML (:data:`ENGINES`). Importing this module is cheap (the CLI reads the names).
+(:func:`qaa_hw.simulate.registry.choose_engine`), never by a name deep in the core. Names
+exist only for the CLI and YAML (:data:`qaa_hw.simulate.registry.ENGINES`). Importing this
+module is cheap.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
-
-from qaa_hw.errors import ConfigError
 
 if TYPE_CHECKING:
     from qaa_hw.compile.compiled import CompiledAdapter
     from qaa_hw.simulate.noise import NoiseSpec
     from qaa_hw.simulate.results import Result
-    from qaa_hw.simulate.statevector import Method
 
 
 @dataclass(frozen=True)
@@ -106,113 +103,5 @@ class Engine(ABC):
         return sampled(result, shots, generator=torch.Generator().manual_seed(int(seed)))
 
 
-class StatevectorEngine(Engine):
-    """The ideal logical circuit on the differentiable training engine
-    (:func:`qaa_hw.simulate.statevector.simulate_qaa`; its strategies fused, dense and
-    layered are chosen by ``method``). No noise, no compilation: the reference the noisy
-    engines are compared with.
-
-    Args:
-        compiled: the compiled adapter (only its spec is used).
-        noise: must be ``False`` or ``None`` (this engine is ideal).
-        method: the training strategy (``"auto"``: chosen by the tensor's device).
-    """
-
-    capabilities = Capabilities(noisy=False, gradient=True, batched=True)
-
-    def __init__(self, compiled: CompiledAdapter, *, noise: Any = False,
-                 method: Method = "auto") -> None:
-        if noise not in (False, None):
-            raise ConfigError("the statevector engine is ideal; give noise=False")
-        self.compiled = compiled
-        self.noise = None
-        self.method = method
-
-    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
-              density_matrices: bool = False, progress: bool = False) -> Result:
-        """Ideal ``<Z_i>`` (and the distribution when asked or the readout is ``probs``)."""
-        from dataclasses import replace
-
-        import torch
-
-        from qaa_hw.simulate.results import Result, z_from_probabilities
-        from qaa_hw.simulate.statevector import simulate_qaa
-
-        if density_matrices:
-            raise ConfigError("the statevector engine returns no density matrices")
-        spec = self.compiled.spec
-        xs = torch.as_tensor(x, dtype=torch.float64)
-        xs = xs[None] if xs.dim() == 1 else xs
-        th = torch.as_tensor(theta, dtype=torch.float64).reshape(spec.parameter_shape)
-        if not distribution and spec.readout == "z":
-            return Result(simulate_qaa(spec, xs, th, method=self.method))
-        probs = simulate_qaa(replace(spec, readout="probs"), xs, th, method=self.method)
-        return Result(z_from_probabilities(probs, spec.num_qubits), probs)
-
-
-EngineFactory = Callable[..., Engine]
 #: Preparation-noise modes of the fast engine (:class:`~qaa_hw.simulate.noisy.FastNoisyEngine`).
 PREP_NOISE_MODES: tuple[str, ...] = ("exact", "effective", "none")
-
-
-def _fast(compiled: CompiledAdapter, **options: Any) -> Engine:
-    from qaa_hw.simulate.noisy import FastNoisyEngine
-
-    return FastNoisyEngine(compiled, **options)
-
-
-def _exact(compiled: CompiledAdapter, **options: Any) -> Engine:
-    from qaa_hw.simulate.noisy import DensityMatrixEngine
-
-    return DensityMatrixEngine(compiled, **options)
-
-
-def _aer(compiled: CompiledAdapter, **options: Any) -> Engine:
-    from qaa_hw.simulate.executors import AerExecutor
-
-    return AerExecutor(compiled, **options)
-
-
-def _cirq(compiled: CompiledAdapter, **options: Any) -> Engine:
-    from qaa_hw.simulate.executors import CirqExecutor
-
-    return CirqExecutor(compiled, **options)
-
-
-#: CLI/YAML names of the noisy engines: ``name -> (factory, capabilities)``; each factory takes
-#: the keyword options of its class (``noise`` for all, ``prep_noise`` for ``fast``, ...).
-ENGINES: dict[str, tuple[EngineFactory, Capabilities]] = {
-    "statevector": (StatevectorEngine, StatevectorEngine.capabilities),
-    "fast": (_fast, Capabilities(gradient=True, batched=True)),
-    "exact": (_exact, Capabilities(gradient=True, density_matrix=True, batched=True)),
-    "aer": (_aer, Capabilities(density_matrix=True, reference=True)),
-    "cirq": (_cirq, Capabilities(density_matrix=True, reference=True, idle_switch=False)),
-}
-
-
-def noisy_engines() -> tuple[str, ...]:
-    """Names of the engines that simulate device noise."""
-    return tuple(name for name, (_, caps) in ENGINES.items() if caps.noisy)
-
-
-def make_engine(name: str, compiled: CompiledAdapter, **options: Any) -> Engine:
-    """The engine named ``name`` (one of :data:`ENGINES`) for ``compiled``.
-
-    Raises:
-        ConfigError: unknown name.
-    """
-    if name not in ENGINES:
-        raise ConfigError(f"engine={name!r} is not valid; accepted: {', '.join(ENGINES)}")
-    return ENGINES[name][0](compiled, **options)
-
-
-def choose_engine(need: Capabilities) -> str:
-    """The first engine of :data:`ENGINES` whose capabilities cover ``need``.
-
-    Raises:
-        ConfigError: no engine can do it.
-    """
-    for name, (_, caps) in ENGINES.items():
-        if caps.covers(need):
-            return name
-    raise ConfigError(f"no engine offers {need}")

@@ -257,6 +257,8 @@ class CirqExecutor(_Executor):
         embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
     """
 
+    capabilities = Capabilities(density_matrix=True, reference=True, idle_switch=False)
+
     def __init__(
         self,
         compiled: CompiledAdapter,
@@ -266,7 +268,6 @@ class CirqExecutor(_Executor):
         embedding_angles: AnglesFn | None = None,
     ) -> None:
         super().__init__(compiled, noise=noise, seed=seed, embedding_angles=embedding_angles)
-        self.capabilities = Capabilities(density_matrix=True, reference=True, idle_switch=False)
         from qaa_hw.devices.cirq_convert import to_cirq_noise_model
 
         self.noise_model = to_cirq_noise_model(self.device)

@@ -328,6 +328,8 @@ class FastNoisyEngine(_Base):
         SimulationError: unknown ``prep_noise``.
     """
 
+    capabilities = Capabilities(gradient=True, batched=True)
+
     def __init__(
         self,
         compiled: CompiledAdapter,
@@ -344,9 +346,8 @@ class FastNoisyEngine(_Base):
                 f"prep_noise={prep_noise!r} is not valid; accepted: {', '.join(PREP_NOISE_MODES)}"
             )
         super().__init__(compiled, noise=noise, fold=fold, angles=embedding_angles)
-        self.capabilities = Capabilities(
-            gradient=True, approximate=prep_noise != "exact", batched=True
-        )
+        if prep_noise != "exact":
+            self.capabilities = Capabilities(gradient=True, approximate=True, batched=True)
         self.prep_noise: PrepNoise = prep_noise
         prog = self.program
         self._prep_steps = compile_steps(prog.prep)

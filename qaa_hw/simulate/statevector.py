@@ -54,16 +54,19 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from qaa_hw.circuits.gates import runs_complex
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
-from qaa_hw.errors import SimulationError
+from qaa_hw.errors import ConfigError, SimulationError
+from qaa_hw.simulate.engine import Capabilities, Engine
 from qaa_hw.simulate.fused import simulate_fused
 from qaa_hw.simulate.numba_support import numba_available
+from qaa_hw.simulate.results import Result, z_from_probabilities
 from qaa_hw.simulate.torch_dense import DenseQAA
 from qaa_hw.simulate.torch_ops import (
     CircuitPlan,
@@ -75,6 +78,9 @@ from qaa_hw.simulate.torch_ops import (
     squared_matmul,
 )
 
+if TYPE_CHECKING:
+    from qaa_hw.compile.compiled import CompiledAdapter
+
 logger = logging.getLogger(__name__)
 
 Method = Literal["auto", "dense", "layered", "fused"]
@@ -84,6 +90,7 @@ __all__ = [
     "METHODS",
     "Method",
     "QAACircuit",
+    "StatevectorEngine",
     "choose_method",
     "qaa_unitary",
     "resolve_pairs",
@@ -369,3 +376,40 @@ class QAACircuit(nn.Module):
             f"qubits={s.num_qubits}, layers={s.num_layers}, rotations={s.rotations}, "
             f"entangler={s.entangler}, readout={s.readout}"
         )
+
+
+class StatevectorEngine(Engine):
+    """The ideal logical circuit on the differentiable training engine
+    (:func:`qaa_hw.simulate.statevector.simulate_qaa`; its strategies fused, dense and
+    layered are chosen by ``method``). No noise, no compilation: the reference the noisy
+    engines are compared with.
+
+    Args:
+        compiled: the compiled adapter (only its spec is used).
+        noise: must be ``False`` or ``None`` (this engine is ideal).
+        method: the training strategy (``"auto"``: chosen by the tensor's device).
+    """
+
+    capabilities = Capabilities(noisy=False, gradient=True, batched=True)
+
+    def __init__(self, compiled: CompiledAdapter, *, noise: Any = False,
+                 method: Method = "auto") -> None:
+        if noise not in (False, None):
+            raise ConfigError("the statevector engine is ideal; give noise=False")
+        self.compiled = compiled
+        self.noise = None
+        self.method = method
+
+    def exact(self, x: Any, theta: Any, *, distribution: bool = True,
+              density_matrices: bool = False, progress: bool = False) -> Result:
+        """Ideal ``<Z_i>`` (and the distribution when asked or the readout is ``probs``)."""
+        if density_matrices:
+            raise ConfigError("the statevector engine returns no density matrices")
+        spec = self.compiled.spec
+        xs = torch.as_tensor(x, dtype=torch.float64)
+        xs = xs[None] if xs.dim() == 1 else xs
+        th = torch.as_tensor(theta, dtype=torch.float64).reshape(spec.parameter_shape)
+        if not distribution and spec.readout == "z":
+            return Result(simulate_qaa(spec, xs, th, method=self.method))
+        probs = simulate_qaa(replace(spec, readout="probs"), xs, th, method=self.method)
+        return Result(z_from_probabilities(probs, spec.num_qubits), probs)

@@ -13,8 +13,7 @@ distribution is sampled by :func:`~qaa_hw.simulate.results.sampled` (the one sam
 
 Engines declare :class:`Capabilities`; callers pick one by what they need
 (:func:`qaa_hw.simulate.registry.choose_engine`), never by a name deep in the core. Names
-exist only for the CLI and YAML (:data:`qaa_hw.simulate.registry.ENGINES`). Importing this
-module is cheap.
+exist only for the CLI and YAML (:data:`qaa_hw.simulate.registry.ENGINES`).
 """
 
 from __future__ import annotations
@@ -23,10 +22,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+import torch
+
+from qaa_hw.simulate.results import Result, sampled
+
 if TYPE_CHECKING:
     from qaa_hw.compile.compiled import CompiledAdapter
     from qaa_hw.simulate.noise import NoiseSpec
-    from qaa_hw.simulate.results import Result
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Capabilities:
         batched: evaluates a whole batch in one vectorised pass (fast on many inputs).
         idle_switch: follows the noise spec's ``idle`` flag (Cirq's noise model relaxes idle
             qubits in every moment whatever the flag says).
+
+    As a request (:func:`qaa_hw.simulate.registry.choose_engine`), the defaults ask for a noisy
+    engine that follows the idle flag and nothing else.
     """
 
     noisy: bool = True
@@ -93,10 +98,6 @@ class Engine(ABC):
     ) -> Result:
         """Outputs of a batch ``x [B, <=2^n]``; with ``shots``, sampled from the exact
         distribution (seeded by ``seed``)."""
-        import torch
-
-        from qaa_hw.simulate.results import sampled
-
         distribution = shots is not None or self.compiled.spec.readout == "probs"
         result = self.exact(x, theta, distribution=distribution,
                             density_matrices=density_matrices, progress=progress)

@@ -79,11 +79,17 @@ class GateFolding(NoiseScaling):
 
     def engine_setting(self, noise: NoiseSpec, scale_factor: float) -> tuple[NoiseSpec, int]:
         """Every gate folded ``(s - 1) / 2`` times; odd integer ``s`` and local folding only."""
-        if self.method == "global" or not _odd_integer(scale_factor):
+        if self.method == "global":
             raise ConfigError(
-                f"the engines fold every gate G -> G (G^-1 G)^k, which is {self.name} only at "
-                f"odd integer scale factors (got {scale_factor:g} with {self.name}); use "
-                "fold_random or fold_all with factors 1, 3, 5, ..., or pulse_stretch"
+                "ZNE scaling='fold_global' folds the whole circuit, which the fast engine (state "
+                "preparation, then ansatz) cannot run; accepted here: fold_random, fold_all, "
+                "pulse_stretch"
+            )
+        if not _odd_integer(scale_factor):
+            raise ConfigError(
+                f"ZNE scale factor {scale_factor:g} with scaling={self.name!r}: the engines "
+                "fold every gate G -> G (G^-1 G)^k, so factors must be odd integers (1, 3, 5, "
+                "...); use pulse_stretch for other factors"
             )
         return noise, int(scale_factor)
 

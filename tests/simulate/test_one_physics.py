@@ -158,3 +158,18 @@ def test_pulse_stretch_scales_gates_and_relaxation_never_readout() -> None:
     more = FastNoisyEngine(compiled, noise=spec0.stretched(5.0)).expectations(x, theta)
     assert torch.allclose(base, more, atol=1e-12)
     assert not torch.allclose(base, FastNoisyEngine(compiled, noise=False).expectations(x, theta))
+
+
+@pytest.mark.parametrize(
+    ("technique", "match"),
+    [
+        (ZNE(scaling="fold_global"), r"fold_global.*accepted here: fold_random, fold_all"),
+        (ZNE(scaling="fold_random", scale_factors=(1, 2, 3)), r"scale factor 2 .*odd integers"),
+    ],
+)
+def test_fine_tuning_zne_refuses_what_the_engines_cannot_fold(technique: ZNE, match: str) -> None:
+    from qaa_hw.adapters.mitigated import ZNEBackend
+    from qaa_hw.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=match):
+        ZNEBackend(_compiled("ibm_brisbane", 3), technique=technique)

@@ -66,25 +66,6 @@ def ptm_matrix(channel: Any) -> np.ndarray:
     return np.ascontiguousarray(np.real(data), dtype=float)
 
 
-def superop_matrix(channel: Any) -> np.ndarray:
-    """Row-major superoperator ``S[(ab),(cd)]`` of a Qiskit channel or Aer ``QuantumError``.
-
-    Args:
-        channel: anything ``qiskit.quantum_info.SuperOp`` accepts (``QuantumError``,
-            ``Kraus``, a gate, a unitary matrix).
-
-    Returns:
-        A complex ``(4^m, 4^m)`` array with ``rho'[a, b] = sum S[(a b), (c d)] rho[c, d]``.
-    """
-    from qiskit.quantum_info import SuperOp
-
-    data = np.asarray(SuperOp(channel).data, dtype=complex)
-    dim = round(float(np.sqrt(data.shape[0])))
-    # Qiskit column stacking: vec index = b * dim + a  ->  reorder to a * dim + b.
-    tensor = data.reshape(dim, dim, dim, dim).transpose(1, 0, 3, 2)
-    return np.ascontiguousarray(tensor.reshape(dim * dim, dim * dim))
-
-
 @dataclass(frozen=True)
 class NoiseSpec:
     """The device noise on a set of physical qubits, renumbered ``0..k-1`` in the order given.

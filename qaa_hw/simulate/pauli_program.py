@@ -51,11 +51,6 @@ class PauliProgram:
     params: tuple[tuple[str, int], ...]
     arrays: tuple[np.ndarray, ...]
 
-    @property
-    def num_ops(self) -> int:
-        """Number of operations (channels and rotations)."""
-        return int(self.arrays[0].shape[0])
-
 
 def build_pauli_program(blocks: tuple[Block, ...], num_qubits: int) -> PauliProgram:
     """Flatten blocks (pre-rotations, channel, post-rotations) into kernel arrays."""

@@ -14,7 +14,7 @@ from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.devices.model import restrict
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate.executors import AerExecutor
-from qaa_hw.simulate.noise import noise_spec, ptm_matrix, superop_matrix
+from qaa_hw.simulate.noise import noise_spec, ptm_matrix
 from qaa_hw.simulate.noisy import (
     DensityMatrixEngine,
     FastNoisyEngine,
@@ -197,7 +197,6 @@ def test_channels_are_aer_errors(adapter4):
     got = channels.gate_error("ecr", qargs)
     assert got is not None
     assert np.allclose(got.numpy(), ptm_matrix(quantum_error))
-    assert superop_matrix(quantum_error).shape == (16, 16)
     assert channels.gate_error("rz", (0,)) is None  # virtual gate: ideal
 
 

@@ -306,7 +306,7 @@ def markdown(
     lines += [
         "Strategies (`choose_method`): on the CPU `auto` picks `fused` (Numba): each "
         "block of 8-256 rows is embedded into a `[2^n, G]` buffer that stays in the L2 "
-        "cache, every RY gate is a 2x2 rotation on amplitude pairs (two qubits per pass), "
+        "cache, every RY or RX gate is a 2x2 rotation on amplitude pairs (two qubits per pass), "
         "the RZ layer one diagonal phase, the CNOT layer a row gather, and the backward "
         "undoes the gates with the adjoint state instead of storing activations (it keeps "
         "only the final state, `B 2^n` floats, up to 8 MiB; above that the backward "

@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", default=",".join(METHOD_RUNS),
                    help="subset of qaa,qaa-nat,lora,prefix,sora")
     p.add_argument("--out", default="/tmp/qaa_finetune_bench")
+    p.add_argument("--resume", action="store_true",
+                   help="continue each run from its checkpoint in --out (finished runs are "
+                        "only evaluated again, with the evaluation options given now)")
     p.add_argument("--write-docs", action="store_true",
                    help="replace the --section section of docs/benchmarks.md")
     p.add_argument("--section", default=SECTION,
@@ -82,14 +85,15 @@ def run_one(name: str, args: argparse.Namespace, base: Any, tok: Any) -> dict[st
         shots=args.shots if is_qaa else None,
     )
     out = Path(args.out) / name
-    if out.exists():
+    if out.exists() and not args.resume:
         import shutil
 
         shutil.rmtree(out)
     model = copy.deepcopy(base)
     gc.collect()
     t0 = time.perf_counter()
-    summary = run_finetune(config, out, progress=True, model_and_tokenizer=(model, tok))
+    summary = run_finetune(config, out, resume=args.resume, progress=True,
+                           model_and_tokenizer=(model, tok))
     wall = time.perf_counter() - t0
     del model
     gc.collect()

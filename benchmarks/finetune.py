@@ -27,6 +27,7 @@ import argparse
 import copy
 import gc
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         (Path(args.out) / "benchmark.json").write_text(json.dumps(results, indent=2, default=str))
     total = time.perf_counter() - t0
     shown = argv if argv is not None else sys.argv[1:]
-    command = "python benchmarks/finetune.py " + " ".join(shown)
+    command = "python benchmarks/finetune.py " + shlex.join(shown)
     body = [
         args.section, "",
         f"Command: `{command}` (model load {load_s:.0f} s, total {total / 60:.1f} min, "

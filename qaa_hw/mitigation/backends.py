@@ -71,9 +71,19 @@ class Backend:
     """
 
     name = ""
+    #: the simulation engine the backend runs its circuits on
+    executor_class: type[AerExecutor] | type[CirqExecutor] = AerExecutor
 
-    def __init__(self, executor: AerExecutor | CirqExecutor, *, shots: int | None, seed: int):
-        self.executor = executor
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        *,
+        noise: NoiseSpec | bool = True,
+        shots: int | None = None,
+        seed: int = 0,
+    ):
+        executor = self.executor_class(compiled, noise=noise, seed=seed)
+        self.executor: AerExecutor | CirqExecutor = executor
         self.shots = check_shots(shots)
         self.seed = int(seed)
         self.noise: NoiseSpec = executor.spec
@@ -156,8 +166,7 @@ class Backend:
 
     def _stretched(self, factor: float) -> Backend:
         if factor not in self._stretch_backends:
-            make: Any = type(self)
-            self._stretch_backends[factor] = make(
+            self._stretch_backends[factor] = type(self)(
                 self.executor.compiled, noise=self.noise.stretched(factor), seed=self.seed
             )
         return self._stretch_backends[factor]
@@ -182,17 +191,7 @@ class AerBackend(Backend):
     """Aer density-matrix backend on timed circuits (see the module docstring)."""
 
     name = "aer"
-
-    def __init__(
-        self,
-        compiled: CompiledAdapter,
-        *,
-        noise: NoiseSpec | bool = True,
-        shots: int | None = None,
-        seed: int = 0,
-    ):
-        executor = AerExecutor(compiled, noise=noise, seed=seed)
-        super().__init__(executor, shots=shots, seed=seed)
+    executor_class = AerExecutor
 
     def timed(self, circuit: cirq.Circuit, *, delays: bool = False) -> Any:
         """The lowered, timed Qiskit circuit Aer runs (no measurement).
@@ -243,17 +242,7 @@ class CirqBackend(Backend):
     """Cirq density-matrix backend (see the module docstring)."""
 
     name = "cirq"
-
-    def __init__(
-        self,
-        compiled: CompiledAdapter,
-        *,
-        noise: NoiseSpec | bool = True,
-        shots: int | None = None,
-        seed: int = 0,
-    ):
-        executor = CirqExecutor(compiled, noise=noise, seed=seed)
-        super().__init__(executor, shots=shots, seed=seed)
+    executor_class = CirqExecutor
 
     def idle_grid(self, circuit: cirq.Circuit) -> IdleGrid:
         """Moment grid (:func:`qaa_hw.mitigation.idle.moment_grid`)."""

@@ -82,3 +82,45 @@ def test_simulate_entry_point_uses_the_device_noise_by_default() -> None:
     ideal = simulate(compiled, x, theta, noise=False)
     assert float((noisy.expectations - reference.expectations).abs().max()) < 1e-8
     assert float((noisy.expectations - ideal.expectations).abs().max()) > 1e-3
+
+
+def test_invalid_requests_name_the_value_and_what_is_accepted() -> None:
+    import cirq
+
+    from qaa_hw.errors import SimulationError
+    from qaa_hw.mitigation.scaling import PulseStretch, Stretch, stretch_factor
+    from qaa_hw.simulate import FastNoisyEngine, StatevectorEngine, noise_spec
+    from qaa_hw.simulate.program import build_program
+    from qaa_hw.simulate.results import Result, sampled
+
+    compiled = _compiled()
+    x, theta = _problem(compiled)
+    with pytest.raises(SimulationError, match=r"fold=2 is not valid; accepted: an odd integer"):
+        build_program(compiled, None, fold=2)
+    other = noise_spec(compiled.device, compiled.active_qubits[:2])
+    with pytest.raises(SimulationError, match=r"noise spec covers 2 qubits; the adapter has 3"):
+        FastNoisyEngine(compiled, noise=other)
+    with pytest.raises(SimulationError, match="fast engine has no output states"):
+        FastNoisyEngine(compiled).run(x, theta, density_matrices=True)
+    with pytest.raises(ConfigError, match="statevector engine is ideal; give noise=False"):
+        StatevectorEngine(compiled, noise=True)
+    z_only = Result(torch.zeros(1, 3, dtype=torch.float64))
+    with pytest.raises(SimulationError, match="holds only <Z> values"):
+        z_only.outputs("probs")
+    with pytest.raises(SimulationError, match="sampling shots needs the measured distribution"):
+        sampled(z_only, 10, generator=torch.Generator())
+    with pytest.raises(ConfigError, match=r"pulse stretch factor 0.5 must be finite and >= 1"):
+        PulseStretch()(cirq.Circuit(), 0.5)
+    a, b = cirq.LineQubit.range(2)
+    mixed = cirq.Circuit(cirq.X(a).with_tags(Stretch(2.0)), cirq.X(b).with_tags(Stretch(3.0)))
+    with pytest.raises(ConfigError, match=r"mixes pulse-stretch factors \[2.0, 3.0\]"):
+        stretch_factor(mixed)
+
+
+def test_fine_tuning_mitigation_names_are_validated() -> None:
+    from qaa_hw.finetune.evaluate import EvalSetting
+
+    assert EvalSetting("ibm_brisbane", 1.0, "zne:pulse_stretch").label.endswith("zne:pulse_stretch")
+    with pytest.raises(ConfigError, match=r"mitigation='zne:stretch' is not valid.*accepted: "
+                                          r"none, zne, zne:fold_random"):
+        EvalSetting("ibm_brisbane", 1.0, "zne:stretch")

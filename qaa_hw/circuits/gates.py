@@ -1,10 +1,13 @@
-"""The gates of the QAA ansatz and its rotation sets: the one table every builder reads.
+"""The gate table: the ansatz's rotations and the devices' native gates, read everywhere.
 
-Each :class:`Gate` declares what the circuit builders and the training engines need: its
-matrix, its derivative rule, whether it keeps real states real, the Qiskit gate that builds
-it, and the id the Numba kernels dispatch on. A rotation set (:data:`ROTATION_SETS`) names
-the gates applied, in order, to every qubit of a layer; slot ``k`` of the set takes the
-angles ``theta[:, :, k]``.
+Each :class:`Gate` declares what the circuit builders, the Qiskit and Cirq conversions, the
+mitigation lowering and the engines need: its matrix, its derivative rule, whether it keeps
+real states real, the Qiskit and Cirq gates that build it, the native pulses of its inverse
+(gate folding), and the id the Numba kernels dispatch on. A rotation set
+(:data:`ROTATION_SETS`) names the gates applied, in order, to every qubit of a layer; slot
+``k`` of the set takes the angles ``theta[:, :, k]``. :data:`NATIVE_GATES` are the
+instructions a device may have (Qiskit spelling); ``rz`` is virtual (a frame change: no
+duration, not folded).
 
 Rotations are Pauli rotations ``R_G(t) = exp(-i t G / 2) = cos(t/2) I + sin(t/2) K`` with
 ``K = -i G``, so ``dR_G/dt = K R_G / 2`` (the adjoint backward of the fused kernels and the
@@ -20,6 +23,7 @@ once per name (the lookups below are cached): they are fixed at import.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +59,11 @@ class Gate:
         real: the matrix is real for every angle (real states stay real).
         qiskit_class: name of its class in ``qiskit.circuit.library`` (imported on use, so
             the training engines do not import Qiskit).
-        kernel_id: small integer the fused Numba kernels dispatch on.
+        kernel_id: small integer the fused Numba kernels dispatch on (ansatz gates only).
+        native: a device instruction (the compiler's basis).
+        inverse: native pulses ``(name, rz angle)`` whose product is the gate's inverse, as
+            gate folding appends them (``sx^-1 = rz(pi) sx rz(pi)``); empty for ``rz``, which
+            is virtual and never folded, and for gates that are not native.
     """
 
     name: str
@@ -63,7 +71,9 @@ class Gate:
     generator: str | None
     real: bool
     qiskit_class: str
-    kernel_id: int
+    kernel_id: int | None = None
+    native: bool = False
+    inverse: tuple[tuple[str, float], ...] = ()
 
     def qiskit(self, *params: Any) -> QiskitGate:
         """The Qiskit gate with ``params`` (the angle of a rotation; none for a fixed gate)."""
@@ -71,6 +81,20 @@ class Gate:
 
         gate: QiskitGate = getattr(library, self.qiskit_class)(*params)
         return gate
+
+    def cirq(self, *params: float) -> Any:
+        """The Cirq gate with ``params`` (rotations take their angle in radians)."""
+        if self.generator is not None:
+            import cirq
+
+            rotation = {"X": cirq.rx, "Y": cirq.ry, "Z": cirq.rz}[self.generator]
+            return rotation(*params)
+        return _cirq_fixed_gates()[self.name]
+
+    @property
+    def virtual(self) -> bool:
+        """A native frame change: no pulse, no duration, never folded."""
+        return self.native and self.diagonal
 
     @property
     def diagonal(self) -> bool:
@@ -112,16 +136,55 @@ class Gate:
         return torch.cos(half) * eye + torch.sin(half) * k
 
 
-#: Every gate of the ansatz by name. ``cx`` is the fixed entangler.
+def _self_inverse(name: str) -> tuple[tuple[str, float], ...]:
+    return ((name, 0.0),)
+
+
+#: Every gate by name: the ansatz's (``cx`` is its fixed entangler) and the native ones.
 GATES: dict[str, Gate] = {
     g.name: g
     for g in (
         Gate("ry", 1, "Y", True, "RYGate", 0),
-        Gate("rz", 1, "Z", False, "RZGate", 1),
+        Gate("rz", 1, "Z", False, "RZGate", 1, native=True),
         Gate("rx", 1, "X", False, "RXGate", 2),
-        Gate("cx", 2, None, True, "CXGate", 3),
+        Gate("sx", 1, None, False, "SXGate", native=True,
+             inverse=(("rz", math.pi), ("sx", 0.0), ("rz", math.pi))),
+        Gate("x", 1, None, True, "XGate", native=True, inverse=_self_inverse("x")),
+        Gate("id", 1, None, True, "IGate", native=True, inverse=_self_inverse("id")),
+        Gate("cx", 2, None, True, "CXGate", 3, native=True, inverse=_self_inverse("cx")),
+        Gate("ecr", 2, None, True, "ECRGate", native=True, inverse=_self_inverse("ecr")),
+        Gate("cz", 2, None, True, "CZGate", native=True, inverse=_self_inverse("cz")),
     )
 }
+
+#: Device instructions by arity, in the order the toolkit prefers them.
+NATIVE_GATES: dict[int, tuple[str, ...]] = {
+    arity: tuple(g.name for g in GATES.values() if g.native and g.num_qubits == arity)
+    for arity in (1, 2)
+}
+
+
+def native_gate(name: str) -> Gate:
+    """The native gate ``name``.
+
+    Raises:
+        ConfigError: ``name`` is not a device instruction.
+    """
+    gate = GATES.get(name)
+    if gate is None or not gate.native:
+        accepted = ", ".join(NATIVE_GATES[1] + NATIVE_GATES[2])
+        raise ConfigError(f"gate {name!r} is not a native instruction; accepted: {accepted}")
+    return gate
+
+
+@functools.cache
+def _cirq_fixed_gates() -> dict[str, Any]:
+    import cirq
+
+    from qaa_hw.devices.cirq_convert import ECRGate
+
+    return {"sx": cirq.X**0.5, "x": cirq.X, "id": cirq.I, "cx": cirq.CNOT, "cz": cirq.CZ,
+            "ecr": ECRGate()}
 
 #: Rotation sets: the gates applied, in order, to every qubit of every layer.
 ROTATION_SETS: dict[str, tuple[str, ...]] = {

@@ -80,7 +80,6 @@ import dataclasses
 import logging
 import math
 import statistics
-from collections.abc import Callable
 from typing import Any
 
 import cirq
@@ -88,6 +87,7 @@ import numpy as np
 from cirq.devices.noise_utils import OpIdentifier
 from qiskit import QuantumCircuit
 
+from qaa_hw.circuits.gates import GATES, NATIVE_GATES
 from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import CompilationError
 
@@ -159,16 +159,7 @@ def ecr_gate() -> ECRGate:
 # ------------------------------------------------------------------ circuits
 _TIME_UNITS_NS = {"s": 1e9, "ms": 1e6, "us": 1e3, "µs": 1e3, "ns": 1.0, "ps": 1e-3}
 
-_FIXED_GATES: dict[str, Callable[[list[cirq.LineQubit]], cirq.Operation]] = {
-    "sx": lambda q: (cirq.X**0.5).on(*q),
-    "x": lambda q: cirq.X.on(*q),
-    "id": lambda q: cirq.I.on(*q),
-    "cx": lambda q: cirq.CNOT.on(*q),
-    "cz": lambda q: cirq.CZ.on(*q),
-    "ecr": lambda q: ECRGate().on(*q),
-}
-
-ACCEPTED_INSTRUCTIONS = ("rz", *_FIXED_GATES, "measure", "barrier", "delay")
+ACCEPTED_INSTRUCTIONS = (*NATIVE_GATES[1], *NATIVE_GATES[2], "measure", "barrier", "delay")
 
 
 def _delay_nanos(duration: float, unit: str, dt: float | None) -> float:
@@ -226,10 +217,8 @@ def to_cirq_circuit(
             continue
         qubits = [cirq.LineQubit(i) for i in indices]
         op: cirq.Operation
-        if name == "rz":
-            op = cirq.rz(float(operation.params[0])).on(*qubits)
-        elif name in _FIXED_GATES:
-            op = _FIXED_GATES[name](qubits)
+        if name in NATIVE_GATES.get(len(qubits), ()):
+            op = GATES[name].cirq(*(float(p) for p in operation.params)).on(*qubits)
         elif name == "measure":
             op = cirq.measure(*qubits, key=f"c{qc.find_bit(inst.clbits[0]).index}")
         elif name == "delay":

@@ -17,11 +17,12 @@ from typing import Any
 
 import networkx as nx
 
+from qaa_hw.circuits.gates import NATIVE_GATES
 from qaa_hw.errors import DeviceError
 
-#: Instruction names understood across the toolkit (Qiskit spelling).
-ONE_QUBIT_GATES = ("rz", "sx", "x", "id")
-TWO_QUBIT_GATES = ("cx", "ecr", "cz")
+#: Instruction names understood across the toolkit (Qiskit spelling; the gate table's).
+ONE_QUBIT_GATES = NATIVE_GATES[1]
+TWO_QUBIT_GATES = NATIVE_GATES[2]
 MEASURE = "measure"
 KNOWN_INSTRUCTIONS = ONE_QUBIT_GATES + TWO_QUBIT_GATES + (MEASURE,)
 

@@ -60,13 +60,13 @@ import math
 from typing import Any
 
 from qiskit.circuit import Delay, Measure, Parameter
-from qiskit.circuit.library import CXGate, CZGate, ECRGate, IGate, RZGate, SXGate, XGate
 from qiskit.exceptions import QiskitError
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import InstructionProperties, QubitProperties, Target
 from qiskit_aer.noise import NoiseModel, ReadoutError
 from qiskit_aer.noise.noiseerror import NoiseError
 
+from qaa_hw.circuits.gates import GATES, NATIVE_GATES
 from qaa_hw.devices.model import MEASURE, DeviceModel
 from qaa_hw.errors import DeviceError
 
@@ -75,13 +75,8 @@ logger = logging.getLogger(__name__)
 _CACHE_SIZE = 16
 
 _GATES: dict[str, Any] = {
-    "rz": RZGate(Parameter("θ")),
-    "sx": SXGate(),
-    "x": XGate(),
-    "id": IGate(),
-    "cx": CXGate(),
-    "ecr": ECRGate(),
-    "cz": CZGate(),
+    name: GATES[name].qiskit(*([Parameter("θ")] if GATES[name].generator else []))
+    for name in NATIVE_GATES[1] + NATIVE_GATES[2]
 }
 
 

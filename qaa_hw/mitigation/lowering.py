@@ -19,8 +19,8 @@ Cirq operation                              device instructions
 ==========================================  ================================================
 
 So every folded inverse is made of native gates and gets the noise of its forward gate: the
-inverse of ``sx`` is ``rz(π) sx rz(π)`` (one ``sx`` pulse), ``ecr`` and ``cz`` are their own
-inverses. A device without ``x`` gets ``sx sx``.
+inverse of each native gate is the gate table's (:data:`qaa_hw.circuits.gates.GATES`; ``sx^-1``
+is ``rz(π) sx rz(π)``, one ``sx`` pulse). A device without ``x`` gets ``sx sx``.
 
 Timing (:func:`schedule`, :func:`timed_circuit`): operations are scheduled as soon as possible
 in circuit order with the device's per-qubit durations (an operation tagged
@@ -39,6 +39,7 @@ from typing import Any
 
 import cirq
 
+from qaa_hw.circuits.gates import GATES
 from qaa_hw.devices.cirq_convert import ECRGate
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate.noise import MIN_IDLE_S, NoiseSpec
@@ -74,7 +75,7 @@ def _x_power(e: float, q: tuple[int, ...], has_x: bool, op: Any) -> list[Instruc
     if _close(e, 0.5):
         return [("sx", q, 0.0)]
     if _close(e, 1.5):
-        return [("rz", q, math.pi), ("sx", q, 0.0), ("rz", q, math.pi)]
+        return [(name, q, angle) for name, angle in GATES["sx"].inverse]
     if _close(e, 1.0):
         return [("x", q, 0.0)] if has_x else [("sx", q, 0.0), ("sx", q, 0.0)]
     raise SimulationError(
@@ -200,9 +201,7 @@ def timed_circuit(
     """
     from qiskit import QuantumCircuit
     from qiskit.circuit import CircuitInstruction, Delay
-    from qiskit.circuit.library import CXGate, CZGate, ECRGate, RZGate, SXGate, XGate
 
-    fixed = {"sx": SXGate(), "x": XGate(), "ecr": ECRGate(), "cz": CZGate(), "cx": CXGate()}
     qc = QuantumCircuit(num_qubits)
     wires = qc.qubits
     free = [0.0] * num_qubits
@@ -219,7 +218,7 @@ def timed_circuit(
     def flush(q: int) -> None:
         angle = math.remainder(pending[q], 2 * math.pi)
         if abs(angle) > 1e-12:
-            qc._append(CircuitInstruction(RZGate(angle), (wires[q],), ()))
+            qc._append(CircuitInstruction(GATES["rz"].qiskit(angle), (wires[q],), ()))
         pending[q] = 0.0
 
     for s in scheduled:
@@ -229,7 +228,8 @@ def timed_circuit(
         for q in s.qubits:
             pad(q, s.start_s)
             flush(q)
-        qc._append(CircuitInstruction(fixed[s.name], tuple(wires[q] for q in s.qubits), ()))
+        gate = GATES[s.name].qiskit()
+        qc._append(CircuitInstruction(gate, tuple(wires[q] for q in s.qubits), ()))
         for q in s.qubits:
             free[q] = s.end_s
     end = max(free, default=0.0)

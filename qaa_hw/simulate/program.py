@@ -13,9 +13,9 @@
 * each gate carries the Pauli transfer matrix of the noise that follows it, from the one
   :class:`~qaa_hw.simulate.noise.NoiseSpec`;
 * with ``fold`` = 2k + 1, every timed gate G becomes ``G (G^-1 G)^k`` (gate folding, what
-  Mitiq's ``fold_all`` does on hardware): ``sx^-1`` is ``rz(pi) sx rz(pi)``, ``x``, ``ecr``,
-  ``cz`` and ``cx`` are their own inverses, ``rz`` is virtual and not folded; every copy carries
-  the gate's noise and takes its time;
+  Mitiq's ``fold_all`` does on hardware), ``G^-1`` being the native pulses of the gate table
+  (:data:`qaa_hw.circuits.gates.GATES`; ``rz`` is virtual and not folded); every copy carries
+  its gate's noise and takes its time;
 * with idle relaxation on, the (folded) circuit is scheduled ASAP
   (:mod:`qaa_hw.simulate.schedule`) and an ``idle`` op carrying the relaxation channel of each
   idle window is inserted before the gate that ends the window (trailing windows at the end).
@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from qaa_hw.circuits.gates import GATES, native_gate
 from qaa_hw.compile.compiled import CompiledAdapter
-from qaa_hw.errors import SimulationError
+from qaa_hw.errors import ConfigError, SimulationError
 from qaa_hw.simulate.noise import NoiseSpec
 from qaa_hw.simulate.schedule import asap, idle_windows, total_duration_s
 
@@ -46,8 +47,6 @@ PREP_PARAMETER = "alpha"
 ANSATZ_PARAMETER = "theta"
 #: Name of the op that carries an idle window's relaxation.
 IDLE = "idle"
-#: Gates that are their own inverse (folding appends ``G G``).
-SELF_INVERSE = frozenset({"x", "ecr", "cz", "cx"})
 _CHECK_POINT = 0.7318
 _CDTYPE = torch.complex128
 
@@ -235,26 +234,18 @@ def _folded(
         if position == split:
             new_split = len(out)
         out.append(op)
-        if op.name == "rz":
+        if op.name == IDLE or GATES[op.name].virtual:
             continue
-        inverse = [op] if op.name in SELF_INVERSE else _sx_inverse(op, noise)
+        inverse = [
+            op if name == op.name else _constant_rz(op.qubits, angle, noise)
+            for name, angle in GATES[op.name].inverse
+        ]
         for _ in range(fold // 2):
             out += inverse
             out.append(op)
     if split is not None and new_split is None:
         new_split = len(out)
     return out, new_split
-
-
-def _sx_inverse(op: GateOp, noise: NoiseSpec | None) -> list[GateOp]:
-    """``sx^-1 = rz(pi) sx rz(pi)`` (one ``sx`` pulse, with its noise)."""
-    if op.name != "sx":
-        raise SimulationError(
-            f"gate {op.name!r} cannot be folded with native gates; foldable: sx, "
-            f"{', '.join(sorted(SELF_INVERSE))} (rz is virtual)"
-        )
-    flip = _constant_rz(op.qubits, math.pi, noise)
-    return [flip, op, flip]
 
 
 def _with_idle(
@@ -335,11 +326,11 @@ def _gate_op(op: object, qubits: tuple[int, ...], noise: NoiseSpec | None) -> Ga
 
     name: str = op.name  # type: ignore[attr-defined]
     params = list(op.params)  # type: ignore[attr-defined]
-    if name in ("measure", "reset", "delay") or len(qubits) > 2:
-        raise SimulationError(
-            f"instruction {name!r} on {len(qubits)} qubit(s) is not supported by the noisy "
-            "engine (expected native one- and two-qubit gates, no measurements or delays)"
-        )
+    try:
+        gate = native_gate(name)
+    except ConfigError as e:
+        raise SimulationError(f"{e} (the engines run compiled circuits without measurements "
+                              "or delays)") from None
     error = noise.gate_error(name, qubits) if noise is not None else None
     duration = noise.duration_s(name, qubits) if noise is not None else 0.0
     if name == "rz":
@@ -357,10 +348,7 @@ def _gate_op(op: object, qubits: tuple[int, ...], noise: NoiseSpec | None) -> Ga
             f"parameterised {name!r} gate found; after transpilation only rz may carry "
             "parameters"
         )
-    try:
-        matrix = torch.tensor(op.to_matrix(), dtype=_CDTYPE)  # type: ignore[attr-defined]
-    except Exception as e:  # qiskit raises various errors for matrix-less instructions
-        raise SimulationError(f"instruction {name!r} has no matrix: {e}") from e
+    matrix = torch.tensor(gate.matrix(), dtype=_CDTYPE)
     return GateOp(name, qubits, matrix, error, duration_s=duration)
 
 

@@ -11,8 +11,10 @@ from qiskit.quantum_info import Operator, Statevector
 from qaa_hw.circuits.builder import build_qaa_circuit
 from qaa_hw.circuits.gates import (
     GATES,
+    NATIVE_GATES,
     ROTATION_SETS,
     applied_layers,
+    native_gate,
     rotation_gates,
     runs_complex,
 )
@@ -64,8 +66,48 @@ def test_fixed_gate_and_kernel_ids() -> None:
     np.testing.assert_allclose(cx.matrix(), Operator(cx.qiskit()).data, atol=0)
     with pytest.raises(ConfigError, match="'cx' has no angle"):
         _ = cx.step
-    ids = [g.kernel_id for g in GATES.values()]
-    assert len(set(ids)) == len(ids) and all(isinstance(i, int) and i >= 0 for i in ids)
+    ids = [g.kernel_id for g in GATES.values() if g.kernel_id is not None]
+    assert len(set(ids)) == len(ids) and all(i >= 0 for i in ids)
+    ansatz = {g for name in ROTATION_SETS for g in ROTATION_SETS[name]} | {"cx"}
+    assert all(GATES[name].kernel_id is not None for name in ansatz)
+
+
+@pytest.mark.parametrize("name", NATIVE_GATES[1] + NATIVE_GATES[2])
+def test_native_gates_match_qiskit_and_cirq(name: str) -> None:
+    import cirq
+
+    gate = GATES[name]
+    params = (0.37,) if gate.generator else ()
+    qiskit_matrix = Operator(gate.qiskit(*params)).data
+    np.testing.assert_allclose(gate.matrix(*params), qiskit_matrix, atol=1e-12)
+    # Cirq orders qubit 0 first: reverse the bit order of a two-qubit matrix.
+    order = [0, 2, 1, 3] if gate.num_qubits == 2 else [0, 1]
+    cirq_matrix = cirq.unitary(gate.cirq(*params))[np.ix_(order, order)]
+    phase = np.vdot(cirq_matrix.ravel(), qiskit_matrix.ravel())
+    np.testing.assert_allclose(cirq_matrix * phase / abs(phase), qiskit_matrix, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", [n for n in NATIVE_GATES[1] + NATIVE_GATES[2] if n != "rz"])
+def test_native_inverse_pulses_invert_the_gate(name: str) -> None:
+    gate = GATES[name]
+    product = np.eye(1 << gate.num_qubits, dtype=complex)
+    for pulse, angle in gate.inverse:
+        pulse_gate = GATES[pulse]
+        matrix = pulse_gate.matrix(angle) if pulse_gate.generator else pulse_gate.matrix()
+        if pulse_gate.num_qubits < gate.num_qubits:  # an rz on the gate's first qubit
+            matrix = np.kron(np.eye(2), matrix)
+        product = matrix @ product
+    total = product @ Operator(gate.qiskit()).data
+    phase = total[0, 0] / abs(total[0, 0])
+    np.testing.assert_allclose(total / phase, np.eye(len(total)), atol=1e-12)
+    assert all(GATES[pulse].native for pulse, _ in gate.inverse)
+
+
+def test_rz_is_virtual_and_non_native_names_are_refused() -> None:
+    assert GATES["rz"].virtual and not GATES["rz"].inverse
+    assert not any(GATES[n].virtual for n in NATIVE_GATES[1] + NATIVE_GATES[2] if n != "rz")
+    with pytest.raises(ConfigError, match=r"gate 'ry' is not a native instruction; accepted: rz,"):
+        native_gate("ry")
 
 
 def test_spec_vocabulary_comes_from_the_table() -> None:

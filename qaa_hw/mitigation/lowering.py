@@ -42,8 +42,8 @@ import cirq
 from qaa_hw.circuits.gates import GATES
 from qaa_hw.devices.cirq_convert import ECRGate
 from qaa_hw.errors import SimulationError
-from qaa_hw.simulate.noise import MIN_IDLE_S, NoiseSpec
-from qaa_hw.simulate.schedule import asap
+from qaa_hw.simulate.noise import NoiseSpec
+from qaa_hw.simulate.schedule import IdleWindow, Slot, asap, idle_windows, with_idle
 
 Instruction = tuple[str, tuple[int, ...], float]
 
@@ -195,45 +195,26 @@ def timed_circuit(
             a ``Delay`` (e.g. its relaxation channel); ``None`` leaves the interval empty.
 
     Returns:
-        A :class:`qiskit.QuantumCircuit` without measurements; every qubit is busy or delayed
-        until the end of the last instruction. Consecutive ``rz`` on a qubit are merged into
-        one (exact: they are virtual, and relaxation commutes with them).
+        A :class:`qiskit.QuantumCircuit` without measurements; every qubit is busy or idle
+        (:func:`qaa_hw.simulate.schedule.idle_windows`, from time 0) until the end of the last
+        instruction.
     """
     from qiskit import QuantumCircuit
     from qiskit.circuit import CircuitInstruction, Delay
 
     qc = QuantumCircuit(num_qubits)
-    wires = qc.qubits
-    free = [0.0] * num_qubits
-    pending = [0.0] * num_qubits  # rz angles not yet emitted (merged: rz is virtual)
+    timed = [(s.name, s.qubits) for s in scheduled]
+    slots = [Slot(s.start_s, s.duration_s) for s in scheduled]
 
-    def pad(q: int, until: float) -> None:
-        gap = until - free[q]
-        if gap > MIN_IDLE_S:
-            operation = Delay(gap, unit="s") if idle is None else idle(q, gap)
-            if operation is not None:
-                qc._append(CircuitInstruction(operation, (wires[q],), ()))
-        free[q] = max(free[q], until)
+    def fill(w: IdleWindow) -> CircuitInstruction | None:
+        operation = Delay(w.seconds, unit="s") if idle is None else idle(w.qubit, w.seconds)
+        return None if operation is None else CircuitInstruction(operation, (qc.qubits[w.qubit],))
 
-    def flush(q: int) -> None:
-        angle = math.remainder(pending[q], 2 * math.pi)
-        if abs(angle) > 1e-12:
-            qc._append(CircuitInstruction(GATES["rz"].qiskit(angle), (wires[q],), ()))
-        pending[q] = 0.0
-
-    for s in scheduled:
-        if s.name == "rz":
-            pending[s.qubits[0]] += s.angle
-            continue
-        for q in s.qubits:
-            pad(q, s.start_s)
-            flush(q)
-        gate = GATES[s.name].qiskit()
-        qc._append(CircuitInstruction(gate, tuple(wires[q] for q in s.qubits), ()))
-        for q in s.qubits:
-            free[q] = s.end_s
-    end = max(free, default=0.0)
-    for q in range(num_qubits):
-        pad(q, end)
-        flush(q)
+    instructions = [
+        CircuitInstruction(GATES[s.name].qiskit(*([s.angle] if s.name == "rz" else [])),
+                           tuple(qc.qubits[q] for q in s.qubits))
+        for s in scheduled
+    ]
+    for inst in with_idle(instructions, idle_windows(timed, slots, num_qubits, leading=True), fill):
+        qc._append(inst)
     return qc

@@ -51,7 +51,7 @@ from qaa_hw.errors import SimulationError
 from qaa_hw.simulate.engine import Capabilities, Engine
 from qaa_hw.simulate.noise import NoiseSpec, noise_spec, resolve_noise
 from qaa_hw.simulate.results import Result, apply_confusion, stack, z_from_probabilities
-from qaa_hw.simulate.schedule import asap, idle_windows
+from qaa_hw.simulate.schedule import asap, idle_windows, with_idle
 
 logger = logging.getLogger(__name__)
 
@@ -88,16 +88,12 @@ def scheduled_circuit(circuit: Any, noise: NoiseSpec) -> Any:
     for name, _ in timed:
         if name in ("measure", "delay", "reset"):
             raise SimulationError(f"cannot schedule {name!r}: expected native gates only")
-    slots = asap(timed, noise.duration_s, k)
-    windows: dict[int, list[tuple[int, float]]] = {}
-    for w in idle_windows(timed, slots, k, leading=True):
-        windows.setdefault(w.before, []).append((w.qubit, w.seconds))
+    windows = idle_windows(timed, asap(timed, noise.duration_s, k), k, leading=True)
     out = circuit.copy_empty_like()
-    for position in range(len(gates) + 1):
-        for q, seconds in windows.get(position, []):
-            out._append(CircuitInstruction(Delay(seconds, unit="s"), (out.qubits[q],), ()))
-        if position < len(gates):
-            out._append(gates[position])
+    for inst in with_idle(gates, windows, lambda w: CircuitInstruction(
+        Delay(w.seconds, unit="s"), (out.qubits[w.qubit],), ()
+    )):
+        out._append(inst)
     return out
 
 

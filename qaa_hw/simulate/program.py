@@ -40,7 +40,7 @@ from qaa_hw.circuits.gates import GATES, native_gate
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError, SimulationError
 from qaa_hw.simulate.noise import NoiseSpec
-from qaa_hw.simulate.schedule import asap, idle_windows, total_duration_s
+from qaa_hw.simulate.schedule import asap, idle_windows, total_duration_s, with_idle
 
 ANSATZ_BARRIER = "qaa:ansatz"
 PREP_PARAMETER = "alpha"
@@ -254,23 +254,17 @@ def _with_idle(
     """Insert the relaxation of every idle window (see the module docstring)."""
     timed = [(op.name, op.qubits) for op in ops]
     slots = asap(timed, noise.duration_s, noise.num_qubits)
-    windows: dict[int, list[GateOp]] = {}
-    if noise.idle:
-        for w in idle_windows(timed, slots, noise.num_qubits):
-            ptm = noise.relaxation_ptm(w.qubit, w.seconds)
-            if ptm is not None:
-                eye = torch.eye(2, dtype=_CDTYPE)
-                idle = GateOp(IDLE, (w.qubit,), eye, ptm, duration_s=w.seconds)
-                windows.setdefault(w.before, []).append(idle)
-    out: list[GateOp] = []
-    new_split = None
-    for position in range(len(ops) + 1):
-        if position == split:
-            new_split = len(out)
-        out += windows.get(position, [])
-        if position < len(ops):
-            out.append(ops[position])
-    return out, (new_split if split is not None else None), total_duration_s(slots)
+    windows = idle_windows(timed, slots, noise.num_qubits) if noise.idle else []
+    eye = torch.eye(2, dtype=_CDTYPE)
+    relax = {
+        w: GateOp(IDLE, (w.qubit,), eye, ptm, duration_s=w.seconds)
+        for w in windows
+        if (ptm := noise.relaxation_ptm(w.qubit, w.seconds)) is not None
+    }
+    out = with_idle(ops, list(relax), relax.__getitem__)
+    if split is not None:  # the idle ops before the first ansatz gate belong to the ansatz
+        split += sum(1 for w in relax if w.before < split)
+    return out, split, total_duration_s(slots)
 
 
 def _infer_split(ops: Sequence[GateOp]) -> tuple[list[GateOp], int]:

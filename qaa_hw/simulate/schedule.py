@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from qaa_hw.simulate.noise import MIN_IDLE_S
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,21 @@ def idle_windows(
 def total_duration_s(slots: Sequence[Slot]) -> float:
     """End time of the last instruction."""
     return max((s.end_s for s in slots), default=0.0)
+
+
+def with_idle(
+    items: Sequence[T], windows: Sequence[IdleWindow], fill: Callable[[IdleWindow], T | None]
+) -> list[T]:
+    """``items`` with ``fill(window)`` inserted before the item that ends each window
+    (trailing windows at the end); windows whose fill is ``None`` are left empty."""
+    inserted: dict[int, list[T]] = {}
+    for w in windows:
+        item = fill(w)
+        if item is not None:
+            inserted.setdefault(w.before, []).append(item)
+    out: list[T] = []
+    for position in range(len(items) + 1):
+        out += inserted.get(position, [])
+        if position < len(items):
+            out.append(items[position])
+    return out

@@ -10,8 +10,8 @@ instructions a device may have (Qiskit spelling); ``rz`` is virtual (a frame cha
 duration, not folded).
 
 Rotations are Pauli rotations ``R_G(t) = exp(-i t G / 2) = cos(t/2) I + sin(t/2) K`` with
-``K = -i G``, so ``dR_G/dt = K R_G / 2`` (the adjoint backward of the fused kernels and the
-dense backward both read the gradient off ``K``).
+``K = -i G``, so ``dR_G/dt = K R_G / 2`` (the adjoint backward of the fused kernels reads the
+gradient off ``K``; the torch strategies differentiate :meth:`Gate.torch_matrix`).
 
 A new rotation set of these gates is one entry of :data:`ROTATION_SETS`: the spec, the
 circuit builders, the CLI choices and every training strategy read it from here. A new

@@ -21,7 +21,7 @@ from qaa_hw.circuits import gates
 from qaa_hw.circuits.ansatz import build_ansatz
 from qaa_hw.circuits.spec import ROTATIONS, QAASpec, entangler_pairs
 from qaa_hw.errors import ConfigError, SimulationError
-from qaa_hw.simulate import fused, torch_dense
+from qaa_hw.simulate import fused
 from qaa_hw.simulate.statevector import (
     QAACircuit,
     choose_method,
@@ -31,7 +31,7 @@ from qaa_hw.simulate.statevector import (
 
 METHODS = ("fused", "dense", "layered")
 #: METHODS plus the dense strategy's torch-built U(theta) (used for larger registers).
-GRAD_METHODS = (*METHODS, "dense-torch-build")
+GRAD_METHODS = METHODS
 
 
 def _qiskit_circuit(
@@ -39,14 +39,6 @@ def _qiskit_circuit(
 ) -> QuantumCircuit:
     """The builder's ansatz with ``pairs``, bound to ``theta`` (``spec.parameter_shape``)."""
     return build_ansatz(spec, pairs=pairs).assign_parameters(np.asarray(theta).ravel())
-
-
-def _method(method: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``method``; ``dense-torch-build`` forces the torch build of U(theta) and is ``dense``."""
-    if method == "dense-torch-build":
-        monkeypatch.setattr(torch_dense, "_NUMPY_MAX_QUBITS", 0)
-        return "dense"
-    return method
 
 
 def _qiskit_readout(
@@ -202,7 +194,7 @@ GRAD_CASES = [
 
 @pytest.mark.parametrize(("rot", "n", "layers", "ent", "readout"), GRAD_CASES)
 def test_theta_gradient_matches_parameter_shift(
-    rot: str, n: int, layers: int, ent: str, readout: str, monkeypatch: pytest.MonkeyPatch
+    rot: str, n: int, layers: int, ent: str, readout: str
 ) -> None:
     spec = QAASpec(num_qubits=n, num_layers=layers, rotations=rot, entangler=ent, readout=readout)  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, spec.dim - 1, seed=11 * n + layers)
@@ -221,11 +213,9 @@ def test_theta_gradient_matches_parameter_shift(
         f_minus = (_qiskit_readout(spec, x.numpy(), minus, pairs) * w).sum()
         ref[idx] = 0.5 * (f_plus - f_minus)
     for method in GRAD_METHODS:
-        with monkeypatch.context() as patch:
-            chosen = _method(method, patch)
-            theta_var = theta.clone().requires_grad_(True)
-            loss = (simulate_qaa(spec, x, theta_var, method=chosen) * weights).sum()  # type: ignore[arg-type]
-            (grad,) = torch.autograd.grad(loss, theta_var)
+        theta_var = theta.clone().requires_grad_(True)
+        loss = (simulate_qaa(spec, x, theta_var, method=method) * weights).sum()  # type: ignore[arg-type]
+        (grad,) = torch.autograd.grad(loss, theta_var)
         np.testing.assert_allclose(grad.numpy(), ref, atol=1e-8, err_msg=method)
 
 
@@ -240,9 +230,9 @@ GRADCHECK_CASES = [
 @pytest.mark.parametrize("method", GRAD_METHODS)
 @pytest.mark.parametrize(("rot", "ent", "readout", "width"), GRADCHECK_CASES)
 def test_gradcheck_in_x_and_theta(
-    method: str, rot: str, ent: str, readout: str, width: int, monkeypatch: pytest.MonkeyPatch
+    method: str, rot: str, ent: str, readout: str, width: int
 ) -> None:
-    chosen = _method(method, monkeypatch)
+    chosen = method
     spec = QAASpec(num_qubits=3, num_layers=2, rotations=rot, entangler=ent, readout=readout)  # type: ignore[arg-type]
     x, theta = _random_case(spec, 3, width, seed=2)
     x.requires_grad_(True)
@@ -270,7 +260,7 @@ def extra_sets(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, ...]]:
 
 @pytest.mark.parametrize("readout", ["z", "probs"])
 def test_a_set_added_to_the_table_runs_in_every_strategy(
-    extra_sets: tuple[str, ...], readout: str, monkeypatch: pytest.MonkeyPatch
+    extra_sets: tuple[str, ...], readout: str
 ) -> None:
     for rot in extra_sets:
         for layers in (1, 2):
@@ -278,14 +268,12 @@ def test_a_set_added_to_the_table_runs_in_every_strategy(
             x, theta = _random_case(spec, 2, 6, seed=layers)
             ref = _qiskit_readout(spec, x.numpy(), theta.numpy(), entangler_pairs(spec))
             for method in GRAD_METHODS:
-                with monkeypatch.context() as patch:
-                    chosen = _method(method, patch)
-                    out = simulate_qaa(spec, x, theta, method=chosen)  # type: ignore[arg-type]
-                    np.testing.assert_allclose(out.numpy(), ref, atol=1e-10, err_msg=method)
-                    assert torch.autograd.gradcheck(
-                        lambda a, b: simulate_qaa(spec, a, b, method=chosen),  # type: ignore[arg-type]  # noqa: B023
-                        (x.clone().requires_grad_(True), theta.clone().requires_grad_(True)),
-                    )
+                out = simulate_qaa(spec, x, theta, method=method)  # type: ignore[arg-type]
+                np.testing.assert_allclose(out.numpy(), ref, atol=1e-10, err_msg=method)
+                assert torch.autograd.gradcheck(
+                    lambda a, b: simulate_qaa(spec, a, b, method=method),  # type: ignore[arg-type]  # noqa: B023
+                    (x.clone().requires_grad_(True), theta.clone().requires_grad_(True)),
+                )
 
 
 def test_fused_refuses_a_gate_without_kernel(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,22 +7,8 @@ from collections.abc import Sequence
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
 from qaa_hw.circuits.gates import GATES, rotation_gates
-from qaa_hw.circuits.spec import QAASpec, entangler_pairs
+from qaa_hw.circuits.spec import QAASpec, resolve_pairs
 from qaa_hw.errors import ConfigError
-
-
-def resolve_pairs(
-    spec: QAASpec, pairs: Sequence[tuple[int, int]] | None = None
-) -> list[tuple[int, int]]:
-    """Entangler pairs: ``pairs`` if given (validated), else :func:`entangler_pairs(spec)`."""
-    if pairs is None:
-        return entangler_pairs(spec)
-    out = [(int(a), int(b)) for a, b in pairs]
-    n = spec.num_qubits
-    for a, b in out:
-        if a == b or not (0 <= a < n and 0 <= b < n):
-            raise ConfigError(f"entangler pair {(a, b)} is not valid for {n} qubits")
-    return out
 
 
 def append_rotations(

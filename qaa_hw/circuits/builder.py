@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit.circuit import ParameterVector, QuantumCircuit
 
-from qaa_hw.circuits.ansatz import append_ansatz, resolve_pairs
+from qaa_hw.circuits.ansatz import append_ansatz
 from qaa_hw.circuits.embedding import EmbeddingPlan
 from qaa_hw.circuits.plans import plan_embedding
-from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.circuits.spec import QAASpec, resolve_pairs
 from qaa_hw.errors import ConfigError
 
 ALPHA = "alpha"

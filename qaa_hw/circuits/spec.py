@@ -156,3 +156,28 @@ def entangler_pairs(spec: QAASpec) -> list[tuple[int, int]]:
             "(the compiler fills native_pairs from the coupling map)"
         )
     return list(spec.native_pairs)
+
+
+def resolve_pairs(
+    spec: QAASpec, pairs: Sequence[tuple[int, int]] | None = None
+) -> tuple[tuple[int, int], ...]:
+    """The CNOT ``(control, target)`` pairs of one layer: ``pairs`` if given (validated),
+    else :func:`~qaa_hw.circuits.spec.entangler_pairs`.
+
+    Raises:
+        ConfigError: a pair out of range or with control == target; ``entangler='native'``
+            without ``native_pairs`` and no ``pairs``.
+    """
+    if pairs is None:
+        return tuple(entangler_pairs(spec))
+    n = spec.num_qubits
+    out = []
+    for pair in pairs:
+        a, b = (int(v) for v in pair)
+        if a == b or not (0 <= a < n and 0 <= b < n):
+            raise ConfigError(
+                f"entangler pair {(a, b)} is not valid for {n} qubits; accepted: "
+                f"0 <= control != target < {n}"
+            )
+        out.append((a, b))
+    return tuple(out)

@@ -52,16 +52,16 @@ for very large batches with those, evaluate in chunks or under ``torch.utils.che
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from qaa_hw.circuits.ansatz import resolve_pairs
 from qaa_hw.circuits.gates import runs_complex
-from qaa_hw.circuits.spec import QAASpec, entangler_pairs
+from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.errors import ConfigError, SimulationError
 from qaa_hw.simulate.engine import Capabilities, Engine
 from qaa_hw.simulate.fused import simulate_fused
@@ -72,7 +72,6 @@ from qaa_hw.simulate.torch_ops import (
     CircuitPlan,
     apply_layers,
     circuit_plan,
-    dense_unitary,
     embed_basis_major,
     layer_gates,
     squared_matmul,
@@ -89,45 +88,10 @@ METHODS: tuple[str, ...] = ("auto", "dense", "layered", "fused")
 __all__ = [
     "METHODS",
     "Method",
-    "QAACircuit",
     "StatevectorEngine",
     "choose_method",
-    "qaa_unitary",
-    "resolve_pairs",
     "simulate_qaa",
 ]
-
-
-def resolve_pairs(
-    spec: QAASpec, pairs: Sequence[tuple[int, int]] | None = None
-) -> tuple[tuple[int, int], ...]:
-    """The CNOT pairs of one layer: ``pairs`` if given, else :func:`entangler_pairs`.
-
-    Args:
-        spec: the circuit specification.
-        pairs: explicit ``(control, target)`` pairs overriding the spec's entangler.
-
-    Returns:
-        The validated pairs as a tuple.
-
-    Raises:
-        SimulationError: a pair is out of range or has control == target.
-        ConfigError: ``entangler='native'`` without ``native_pairs`` and no ``pairs``.
-    """
-    raw = entangler_pairs(spec) if pairs is None else pairs
-    n = spec.num_qubits
-    out: list[tuple[int, int]] = []
-    for pair in raw:
-        if len(pair) != 2:
-            raise SimulationError(f"pairs entry {pair!r} is not a (control, target) pair")
-        control, target = int(pair[0]), int(pair[1])
-        if control == target or not (0 <= control < n and 0 <= target < n):
-            raise SimulationError(
-                f"pairs entry {(control, target)} is not valid for {n} qubits "
-                f"(need 0 <= control != target < {n})"
-            )
-        out.append((control, target))
-    return tuple(out)
 
 
 def choose_method(
@@ -198,32 +162,6 @@ def _check_inputs(spec: QAASpec, x: Tensor, theta: Tensor) -> None:
             f"theta shape {tuple(theta.shape)} does not match spec.parameter_shape "
             f"{spec.parameter_shape} (layers, qubits, rotations per qubit)"
         )
-
-
-def qaa_unitary(
-    spec: QAASpec, theta: Tensor, *, pairs: Sequence[tuple[int, int]] | None = None
-) -> Tensor:
-    """The full circuit unitary ``U(theta)`` (embedding excluded), differentiable.
-
-    Includes the last layer's trailing diagonal gates (unlike the internal fast path, which
-    drops them because they cannot change a readout).
-
-    Args:
-        spec: the circuit specification.
-        theta: ``[L, n, r]`` float32/float64 angles.
-        pairs: explicit CNOT pairs overriding the spec's entangler.
-
-    Returns:
-        ``[2^n, 2^n]`` complex tensor (complex64 for float32 ``theta``) with
-        ``U[i, j] = <i|U|j>``.
-    """
-    if tuple(theta.shape) != spec.parameter_shape:
-        raise SimulationError(
-            f"theta shape {tuple(theta.shape)} does not match {spec.parameter_shape}"
-        )
-    plan = circuit_plan(spec.num_qubits, resolve_pairs(spec, pairs), str(theta.device))
-    gates = layer_gates(theta, spec.rotations, unread=True)
-    return dense_unitary(gates, plan).to(theta.dtype.to_complex())
 
 
 def _zero_rows_as_ground(rows: Tensor, sq: Tensor) -> Tensor | None:
@@ -319,63 +257,6 @@ def simulate_qaa(
     else:
         out = _simulate_layered(spec, rows, theta, plan)
     return out.reshape(*lead, out.shape[-1])
-
-
-class QAACircuit(nn.Module):
-    """A QAA circuit as a ``torch.nn.Module`` holding its angles as a Parameter.
-
-    Args:
-        spec: the circuit specification.
-        pairs: explicit CNOT pairs overriding the spec's entangler.
-        seed: seed of the initial angles (a private generator; global RNG untouched).
-        init_scale: standard deviation of the normal initial angles (radians); small
-            angles start the circuit near the CNOT-only circuit.
-        dtype: dtype of ``theta``.
-        method: evaluation strategy passed to :func:`simulate_qaa`.
-
-    Example:
-        >>> layer = QAACircuit(QAASpec(num_qubits=4, num_layers=2), seed=0)
-        >>> layer(torch.randn(8, 16)).shape
-        torch.Size([8, 4])
-    """
-
-    def __init__(
-        self,
-        spec: QAASpec,
-        *,
-        pairs: Sequence[tuple[int, int]] | None = None,
-        seed: int = 0,
-        init_scale: float = 0.1,
-        dtype: torch.dtype = torch.float32,
-        method: Method = "auto",
-    ) -> None:
-        super().__init__()
-        if not math.isfinite(init_scale) or init_scale < 0:
-            raise SimulationError(f"init_scale={init_scale!r} is not valid; accepted: >= 0")
-        if method not in METHODS:
-            raise SimulationError(f"method={method!r} is not valid; accepted: {', '.join(METHODS)}")
-        self.spec = spec
-        self.pairs = resolve_pairs(spec, pairs)
-        self.method: Method = method
-        generator = torch.Generator().manual_seed(seed)
-        init = torch.randn(spec.parameter_shape, generator=generator, dtype=torch.float64)
-        self.theta = nn.Parameter((init_scale * init).to(dtype))
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Readout of the circuit for each row of ``x`` (see :func:`simulate_qaa`)."""
-        return simulate_qaa(self.spec, x, self.theta, pairs=self.pairs, method=self.method)
-
-    def unitary(self) -> Tensor:
-        """The circuit unitary at the current angles (see :func:`qaa_unitary`)."""
-        return qaa_unitary(self.spec, self.theta, pairs=self.pairs)
-
-    def extra_repr(self) -> str:
-        """Short description shown by ``print(module)``."""
-        s = self.spec
-        return (
-            f"qubits={s.num_qubits}, layers={s.num_layers}, rotations={s.rotations}, "
-            f"entangler={s.entangler}, readout={s.readout}"
-        )
 
 
 class StatevectorEngine(Engine):

@@ -232,18 +232,17 @@ def embed_basis_major(x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     return state, sq
 
 
-def layer_gates(theta: Tensor, rotations: str, *, unread: bool = False) -> Tensor:
+def layer_gates(theta: Tensor, rotations: str) -> Tensor:
     """Per-qubit 2x2 gate of every layer: the product of the rotation set's gates.
 
     Gate ``k`` of the set (:func:`~qaa_hw.circuits.gates.rotation_gates`) takes the angles
-    ``theta[..., k]`` and acts after gates ``0..k-1``. Unless ``unread``, the gates that
-    change no readout are left out (:func:`~qaa_hw.circuits.gates.applied_layers`: the
+    ``theta[..., k]`` and acts after gates ``0..k-1``. The gates that change no readout are
+    left out (:func:`~qaa_hw.circuits.gates.applied_layers`: the
     trailing diagonal gates of the last layer); their gradient is exactly zero.
 
     Args:
         theta: ``[L, n, r]`` angles.
         rotations: the rotation set.
-        unread: also apply the gates that change no readout (the full circuit unitary).
 
     Returns:
         ``[L, n, 2, 2]``: real when every applied gate is real, else complex.
@@ -252,7 +251,7 @@ def layer_gates(theta: Tensor, rotations: str, *, unread: bool = False) -> Tenso
     applied = applied_layers(rotations, num_layers)
     out: Tensor | None = None
     for k, gate in enumerate(rotation_gates(rotations)):
-        layers = num_layers if unread else applied[k]
+        layers = applied[k]
         if layers == 0:
             continue
         angles = theta[..., k]

@@ -64,7 +64,7 @@ def run_case(device: str, n: int, inputs: int) -> dict[str, float | str | int]:
         return float(np.abs(values - aer[:rows]).max())
 
     fast = FastNoisyEngine(compiled, prep_noise="exact").expectations(x, theta).numpy()
-    exact = DensityMatrixEngine(compiled).expectations(x, theta).numpy()
+    exact = DensityMatrixEngine(compiled).run(x, theta).expectations.numpy()
     training = NoisyBackend(compiled, prep_noise="exact").readout(
         compiled.spec, torch.as_tensor(x), torch.as_tensor(theta)).numpy()
     mitigator = Mitigator(compiled)

@@ -1,39 +1,20 @@
-"""Reference executors: Qiskit Aer and Cirq density-matrix simulation of a compiled adapter.
+"""Reference engines: Qiskit Aer and Cirq density-matrix simulation of a compiled adapter.
 
-Both simulate only the k active qubits: the physical circuit is remapped onto ``k`` wires
-(local qubit ``i`` = ``compiled.active_qubits[i]``) and run with the noise model of
-``restrict(device, active_qubits)``, never a 127-qubit state.
-
-Both take the one :class:`~qaa_hw.simulate.noise.NoiseSpec` (``noise=True``: the device's):
-its restricted device defines the simulator's noise model, its durations the schedule, its
-``idle`` flag whether idle qubits relax, its readout the confusion.
+Both simulate only the k active qubits (the physical circuit remapped onto ``k`` wires, the
+noise model of the restricted device) and take the one
+:class:`~qaa_hw.simulate.noise.NoiseSpec`: its device defines the simulator's noise model, its
+durations the schedule, its ``idle`` flag whether idle qubits relax, its readout the confusion.
 
 * :class:`AerExecutor`: ``AerSimulator(method="density_matrix")`` with
-  :func:`~qaa_hw.devices.qiskit_convert.to_aer_noise_model`. With idle relaxation on, the
-  circuit is scheduled ASAP (:func:`scheduled_circuit`) and every idle interval of every active
-  qubit, from the start to the end of the circuit, becomes a ``delay`` that Aer's own noise
-  model relaxes (an independent implementation of the idle channel the in-house engines insert).
-  All inputs of a batch go to Aer in one ``run`` call with ``parameter_binds``
-  (:meth:`AerExecutor.run_each` runs one circuit per input, for comparison). Aer saves the
-  density matrix of the ``final_layout`` qubits; the readout confusion is applied to its
-  diagonal.
+  :func:`~qaa_hw.devices.qiskit_convert.to_aer_noise_model`. With idle relaxation on, every idle
+  interval of the ASAP schedule becomes a ``delay`` that Aer's own noise model relaxes
+  (:func:`scheduled_circuit`: an implementation of the idle channel independent of ours). A
+  batch goes to Aer in one ``run`` call with ``parameter_binds``.
 * :class:`CirqExecutor`: ``cirq.DensityMatrixSimulator`` with
-  :func:`~qaa_hw.devices.cirq_convert.to_cirq_noise_model`. Exact mode builds the noisy circuit
-  (``noise_model.noisy_moments``) of the measured circuit, removes the measurement gates but
-  keeps the readout channel Cirq inserts before them, and reads the final diagonal.
-
-Both follow the engine protocol (:mod:`qaa_hw.simulate.engine`): with ``shots`` the exact
-measured distribution is sampled by :func:`~qaa_hw.simulate.results.sampled`, as for every
-engine.
-
-Aer and Cirq differ by construction (see :mod:`qaa_hw.devices.cirq_convert`): Cirq relaxes
-idle qubits for every moment, whatever the spec's ``idle`` flag, and makes a moment as long as
-its longest gate, where Aer follows the ASAP schedule; Cirq subtracts the relaxation Pauli error
-linearly where Aer solves for the depolarising parameter exactly; Cirq uses one median duration
-per gate type. ``tests/simulate/test_one_physics.py`` bounds the difference on compiled
-adapters (its ``CIRQ_TOL``); without T1/T2 (only gate depolarising and readout) they agree to
-1e-10, and exactly on a noiseless device, which pins the difference on the relaxation models
-(``tests/simulate/test_executors.py``).
+  :func:`~qaa_hw.devices.cirq_convert.to_cirq_noise_model` (readout channel included). Cirq
+  relaxes idle qubits in every moment whatever the ``idle`` flag, and its timing and relaxation
+  models differ from Aer's (:mod:`qaa_hw.devices.cirq_convert`);
+  ``tests/simulate/test_one_physics.py`` bounds the difference (``CIRQ_TOL``).
 """
 
 from __future__ import annotations

@@ -1,50 +1,33 @@
-"""Noisy evaluation of a compiled adapter: exact batched simulation and a fast engine.
+"""Noisy evaluation of a compiled adapter: an exact engine and a fast Heisenberg-picture one.
 
-Both engines simulate only the k active qubits of the compiled circuit with the one
-:class:`~qaa_hw.simulate.noise.NoiseSpec` (gate channels, readout, idle relaxation on the ASAP
-schedule; ``noise=True`` builds it from ``compiled.device``). States are Pauli vectors
-``r_P = Tr(P rho)`` (real float64, one axis of size 4 per qubit, :mod:`qaa_hw.simulate.kernels`)
-and every gate block is a Pauli transfer matrix, batched over inputs; the per-input ``alpha``
-angles enter as affine rz rotations folded into the blocks (:mod:`qaa_hw.simulate.program`).
+Both simulate the k active qubits under the one :class:`~qaa_hw.simulate.noise.NoiseSpec`.
+States are Pauli vectors (:mod:`qaa_hw.simulate.kernels`), every gate block a Pauli transfer
+matrix batched over inputs, the per-input ``alpha`` angles affine rz rotations folded into the
+blocks (:mod:`qaa_hw.simulate.program`); value-only runs use the Numba kernels of
+:mod:`qaa_hw.simulate.pauli_program`.
 
-:class:`DensityMatrixEngine` (exact, forward): ``|0><0|`` through every block, then the
-probabilities of the ``final_layout`` qubits and the readout confusion. Agrees with Aer's
-density-matrix simulator to ~1e-14 (Aer itself rounds at ~1e-9 on 6+ qubit circuits; the tests
-require 1e-6).
+:class:`DensityMatrixEngine`: ``|0><0|`` through every block, then the probabilities of the
+``final_layout`` qubits and the readout confusion (equal to Aer's density-matrix simulator to
+round-off).
 
-:class:`FastNoisyEngine` (Heisenberg picture): everything after the state preparation is one
-fixed channel E, so ``<Z_i> = Tr(Z_i E(rho_prep(x))) = Tr(A_i rho_prep(x))`` with
-``A_i = E^dagger(Z_i)`` back-propagated once per ``theta`` (differentiable in ``theta``; readout
-error is applied afterwards, ``(p10 - p01) + (1 - p01 - p10) <Z>``). The preparation's noise is
-handled by ``prep_noise``:
+:class:`FastNoisyEngine`: everything after the state preparation is one fixed channel E, so
+``<Z_i> = Tr(A_i rho_prep(x))`` with ``A_i = E^dagger(Z_i)`` back-propagated once per ``theta``
+(differentiable); readout error is applied afterwards. ``prep_noise`` sets how the
+preparation's noise is treated:
 
-* ``"exact"``: batched noisy simulation of the preparation only, then ``Tr(A_i rho)`` (a matrix
-  product). Identical to the full simulation up to round-off.
-* ``"effective"``: the preparation's noise replaced by an x-independent channel fitted once per
-  compiled adapter: a Pauli-diagonal channel plus offset, ``r_P -> scale_P r_P + offset_P`` for
-  every Pauli P, fitted per component by least squares to ``fit_samples`` (default 64) exact
-  noisy preparations of random inputs. It is the Pauli-twirled form of the average preparation
-  noise: depolarising (one ``scale`` for all P), dephasing and amplitude damping at the end of
-  the preparation are represented exactly (the offset keeps the non-unital T1 drift to
-  ``|0>``); what it misses is the x-dependence of how earlier errors propagate. A fully
-  general linear map fitted the same way was not more accurate (n = 4, 272-544 samples).
-  Outputs become ``x^T S_i x + c_i``: one batched matmul.
+* ``"exact"``: batched noisy simulation of the preparation, then ``Tr(A_i rho)``; equal to the
+  full simulation up to round-off.
+* ``"effective"``: an x-independent Pauli-diagonal channel plus offset,
+  ``r_P -> scale_P r_P + offset_P``, fitted per component by least squares to ``fit_samples``
+  exact noisy preparations of random inputs (the Pauli-twirled average preparation noise; the
+  offset keeps the non-unital T1 drift). Outputs become ``x^T S_i x + c_i``.
 * ``"none"``: ideal preparation, ``x^T S_i x``.
 
-For an exact embedding the ideal prepared state is ``W x`` for a fixed isometry W (up to a
-global phase), read once from ``2^n`` probe inputs and verified; ``none``/``effective`` then
-never simulate the preparation per input. For ``approx`` embeddings the ideal preparation is
-simulated per input (batched state vectors).
-
-The ``exact`` mode equals Aer to round-off; the error of ``effective`` and ``none`` and the
-throughput against Aer are measured by ``benchmarks/noisy_eval.py`` (``docs/benchmarks.md``,
-"Noisy evaluation") and bounded in ``tests/simulate/test_one_physics.py``. Small registers
-(k <= 5) run faster with one torch thread on a busy host (multi-threaded BLAS calls on small
-matrices wait for the second core).
-
-Both follow the engine protocol (:mod:`qaa_hw.simulate.engine`): ``run(x, theta, *, shots,
-seed)`` returns a :class:`~qaa_hw.simulate.results.Result`; finite shots are sampled from the
-exact measured distribution by :func:`~qaa_hw.simulate.results.sampled`.
+For an exact embedding the ideal prepared state is ``W x`` for a fixed isometry W (read from
+``2^n`` probe inputs and verified), so ``none`` and ``effective`` never simulate the
+preparation per input; approximate embeddings are simulated per input. The error of
+``effective`` against ``exact`` is measured by ``benchmarks/noisy_eval.py`` and bounded in
+``tests/simulate/test_one_physics.py``.
 """
 
 from __future__ import annotations
@@ -301,16 +284,6 @@ class DensityMatrixEngine(_Base):
             density_matrices=dms,
         )
 
-    def expectations(self, x: Any, theta: Any) -> torch.Tensor:
-        """Measured ``<Z_i>``, ``[B, n]``."""
-        return self.exact(x, theta).expectations
-
-    def probabilities(self, x: Any, theta: Any) -> torch.Tensor:
-        """Measured distribution, ``[B, 2^n]``."""
-        result = self.exact(x, theta)
-        assert result.probabilities is not None
-        return result.probabilities
-
 
 class FastNoisyEngine(_Base):
     """Heisenberg-picture noisy evaluation; see the module docstring.
@@ -389,12 +362,6 @@ class FastNoisyEngine(_Base):
         """Measured distribution ``[B, 2^n]``; differentiable in theta."""
         raw = self._evaluate(x, self.observables(theta, readout="probs"))
         return apply_confusion(raw, self.program.readout)
-
-    def outputs(self, x: Any, theta: Any) -> torch.Tensor:
-        """The spec's readout: ``expectations`` for ``z``, ``probabilities`` for ``probs``."""
-        if self.spec.readout == "z":
-            return self.expectations(x, theta)
-        return self.probabilities(x, theta)
 
     def exact(self, x: Any, theta: Any, *, distribution: bool = True,
               density_matrices: bool = False, progress: bool = False) -> Result:

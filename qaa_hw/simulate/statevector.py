@@ -1,52 +1,24 @@
-"""Fast, exact, differentiable statevector simulation of QAA circuits in PyTorch.
+"""Exact, differentiable statevector simulation of QAA circuits: the training engine.
 
-This is the training engine: it evaluates the adapter circuit for every token of a batch,
-with gradients to the circuit angles and to the input vectors.
-
-Model (see :mod:`qaa_hw.circuits.spec`): a row ``x`` of length ``d <= 2^n`` is zero-padded,
-L2-normalised and amplitude-embedded; each layer applies the gates of the rotation set (``RY``;
-``RY`` then ``RZ``; ``RX`` then ``RZ``; matrices and derivatives from the gate table
-:mod:`qaa_hw.circuits.gates`) on every qubit and then the CNOTs of
-:func:`~qaa_hw.circuits.spec.entangler_pairs`; the readout is ``<Z_q>`` for every qubit or
-the ``2^n`` basis probabilities.
+Model (:mod:`qaa_hw.circuits.spec`): a row ``x`` of length ``d <= 2^n`` is zero-padded,
+L2-normalised and amplitude-embedded; each layer applies the rotation set's gates
+(:mod:`qaa_hw.circuits.gates`) on every qubit, then the CNOTs of
+:func:`~qaa_hw.circuits.spec.entangler_pairs`; the readout is ``<Z_q>`` per qubit or the ``2^n``
+basis probabilities. Gradients flow to the angles and to the inputs.
 
 Three exact strategies, chosen per call by :func:`choose_method` (or forced with ``method=``):
+``"fused"`` (compiled loops over cache-resident blocks of rows, :mod:`~qaa_hw.simulate.fused`;
+the CPU default), ``"dense"`` (one batch matmul with ``U(theta)``,
+:mod:`~qaa_hw.simulate.torch_dense`) and ``"layered"`` (two small matmuls per layer over a split
+of the qubits, :func:`~qaa_hw.simulate.torch_ops.apply_layers`).
 
-* ``"fused"`` (CPU, needs Numba; the default there): every gate as a 2x2 rotation on
-  amplitude pairs (a diagonal gate as one phase per basis state), applied in compiled loops
-  to blocks of rows held in the CPU cache, with a backward that undoes the gates instead of
-  storing activations (:mod:`qaa_hw.simulate.fused`). The least arithmetic and memory
-  traffic of the three.
-* ``"dense"``: build ``U(theta)`` (Kronecker products of the per-qubit 2x2 gates, CNOT
-  layers as row gathers, ``L - 1`` small matmuls) and evaluate the whole batch with one
-  matmul ``X @ U[:, :d]^T``. When every applied gate is real (``ry``) ``U`` is real
-  orthogonal, so the batch path is real; otherwise the real and imaginary parts of ``U``
-  are stacked into one real ``[d, 2 * 2^n]`` matrix, so the batch path is still one real
-  matmul. The whole evaluation is one autograd node with a hand-written backward
-  (:class:`~qaa_hw.simulate.torch_dense.DenseQAA`): for small ``n`` the step time is
-  dominated by per-operation overhead, not arithmetic.
-* ``"layered"``: keep the batch basis-major (``[2^n, B]``) and apply each layer as one
-  batched matmul over the low qubits and one matmul over the high qubits (``K = K_hi ⊗
-  K_lo``) plus a gather of contiguous rows for the CNOTs: ``O(B 2^n 2^(n/2))`` per layer
-  instead of ``O(B 4^n)``. Faster for larger ``n`` (about n >= 9 at B = 4096).
-
-The last layer's trailing diagonal gates (the ``RZ`` of ``ry_rz`` and ``rx_rz``) are never
-applied (:func:`~qaa_hw.circuits.gates.applied_layers`): a diagonal phase followed by CNOTs
-cannot change a probability, so both readouts are independent of their angles (the gradient
-is exactly zero), and a one-layer ``ry_rz`` circuit runs on the real path. A circuit runs on
-the complex path only when an applied gate is complex
-(:func:`~qaa_hw.circuits.gates.runs_complex`): ``ry_rz`` with ``L > 1`` and every ``rx_rz``.
-
-Normalisation is folded into the readout (both readouts are quadratic in the state, so the
-unnormalised state is propagated and the readout is divided by ``||x||^2``).
-
-**All-zero rows** are embedded as ``|0...0>`` (as if ``x = e_0``): the output is the readout
-of ``U|0...0>`` and the gradient with respect to ``x`` is that of the function at ``e_0``
-(finite; no NaN anywhere).
-
-**Memory:** ``"fused"`` keeps only the inputs (``O(B d)``); the torch strategies keep
-``O(B * 2^n)`` activations (a few ``[B, 2^n]`` tensors; one set per layer for ``"layered"``);
-for very large batches with those, evaluate in chunks or under ``torch.utils.checkpoint``.
+The last layer's trailing diagonal gates are never applied
+(:func:`~qaa_hw.circuits.gates.applied_layers`: they change no readout, their gradient is
+exactly zero); a circuit runs on the complex path only when an applied gate is complex
+(:func:`~qaa_hw.circuits.gates.runs_complex`). Normalisation is folded into the readout (both
+readouts are quadratic in the state). All-zero rows are embedded as ``|0...0>``, with the
+finite gradient of the function at ``e_0``. Memory: ``fused`` keeps only the inputs; the torch
+strategies keep a few ``[B, 2^n]`` activations (one set per layer for ``layered``).
 """
 
 from __future__ import annotations

@@ -101,7 +101,8 @@ def test_probs_readout_matches_aer():
     x, theta = random_inputs(spec, 4, seed=5)
     reference = AerExecutor(adapter).run(x, theta, density_matrices=True)
     for mode in ("exact", "effective"):
-        out = FastNoisyEngine(adapter, prep_noise=mode).outputs(x, theta).numpy()
+        result = FastNoisyEngine(adapter, prep_noise=mode).run(x, theta)
+        out = result.outputs(adapter.spec.readout).numpy()
         assert out.shape == (4, 8)
         assert np.allclose(out.sum(1), 1.0)
         if mode == "exact":
@@ -115,14 +116,12 @@ def test_compiled_kernels_equal_the_torch_path_on_many_inputs():
     compiled = DensityMatrixEngine(adapter)
     reference = DensityMatrixEngine(adapter)
     reference.compiled_kernels = False
-    np.testing.assert_allclose(
-        compiled.probabilities(x, theta).numpy(),
-        reference.probabilities(x, theta).numpy(),
-        atol=1e-12,
-    )
+    fast, slow = compiled.run(x, theta).probabilities, reference.run(x, theta).probabilities
+    assert fast is not None and slow is not None
+    np.testing.assert_allclose(fast.numpy(), slow.numpy(), atol=1e-12)
     # a gradient in theta is still available (the torch path runs then)
     th = torch.as_tensor(theta, dtype=torch.float64).requires_grad_(True)
-    compiled.expectations(x[:2], th).sum().backward()
+    compiled.run(x[:2], th).expectations.sum().backward()
     assert th.grad is not None and torch.isfinite(th.grad).all()
 
 
@@ -269,5 +268,5 @@ def test_approximate_embedding_uses_the_simulated_ideal_preparation():
     noiseless = compiled_adapter(spec, brisbane(), BRISBANE_PATH, noise_scale=0.0)
     none = FastNoisyEngine(noiseless, prep_noise="none")
     assert none.embedding_map is None  # an approximate preparation is not linear in x
-    dm = DensityMatrixEngine(noiseless).expectations(x, theta).numpy()
+    dm = DensityMatrixEngine(noiseless).run(x, theta).expectations.numpy()
     assert np.abs(none.expectations(x, theta).numpy() - dm).max() < 1e-10

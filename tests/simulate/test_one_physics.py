@@ -65,7 +65,7 @@ def test_in_house_engines_equal_the_scheduled_aer_reference(device: str, n: int)
     x, theta = _problem(compiled)
     reference = _aer(device, n)
     fast = FastNoisyEngine(compiled, prep_noise="exact").expectations(x, theta).numpy()
-    exact = DensityMatrixEngine(compiled).expectations(x, theta).numpy()
+    exact = DensityMatrixEngine(compiled).run(x, theta).expectations.numpy()
     training = NoisyBackend(compiled, prep_noise="exact").readout(
         compiled.spec, torch.as_tensor(x), torch.as_tensor(theta)
     ).numpy()

@@ -32,9 +32,7 @@ the same sampled bitstrings. Evaluation only (sampling has no gradient).
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -51,7 +49,6 @@ from qaa_hw.simulate.noisy import FastNoisyEngine, PrepNoise
 from qaa_hw.simulate.results import sample_frequencies, z_from_probabilities
 from qaa_hw.simulate.statevector import simulate_qaa
 
-logger = logging.getLogger(__name__)
 
 class QAABackend(ABC):
     """How a QAA layer evaluates its circuit."""
@@ -261,34 +258,3 @@ class NoisyBackend(QAABackend):
                 f"the backend was compiled for {own.to_dict()} but the layer's spec is "
                 f"{spec.to_dict()}; compile the layer's spec for the device"
             )
-
-
-class CompileCache:
-    """Compiled adapters per (spec, device, seed), compiled once per run.
-
-    An explicit object handed to whoever needs compiled adapters (no module-level state).
-
-    Args:
-        loader: ``name -> DeviceModel`` (default :func:`qaa_hw.devices.catalog.load_device`).
-    """
-
-    def __init__(self, loader: Callable[[str], DeviceModel] | None = None) -> None:
-        if loader is None:
-            from qaa_hw.devices.catalog import load_device
-
-            loader = load_device
-        self._loader = loader
-        self._compiled: dict[tuple[QAASpec, str, int], CompiledAdapter] = {}
-
-    def get(self, spec: QAASpec, device: str | DeviceModel, *, seed: int = 0) -> CompiledAdapter:
-        """The adapter compiled for ``device`` (a catalog name or a model)."""
-        name = device if isinstance(device, str) else device.name
-        key = (spec, name, int(seed))
-        if key not in self._compiled:
-            from qaa_hw.compile.api import compile_adapter
-
-            model = self._loader(device) if isinstance(device, str) else device
-            self._compiled[key] = compile_adapter(spec, model, seed=seed)
-            logger.info("compiled %d-qubit adapter for %s: %s", spec.num_qubits, name,
-                        self._compiled[key].method)
-        return self._compiled[key]

@@ -22,9 +22,10 @@ from typing import Any
 
 import torch
 
-from qaa_hw.adapters.backends import CompileCache, IdealBackend, NoisyBackend, QAABackend
+from qaa_hw.adapters.backends import IdealBackend, NoisyBackend, QAABackend
 from qaa_hw.adapters.mitigated import MITIGATIONS, ZNEBackend
 from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError, did_you_mean
 from qaa_hw.finetune.data import Example, collate, encode_examples, encode_prompt, perplexity
 from qaa_hw.finetune.methods import AdaptedModel

@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from qaa_hw.adapters.backends import CompileCache, NoisyBackend
+from qaa_hw.adapters.backends import NoisyBackend
 from qaa_hw.adapters.common import load_trainable_state_dict, trainable_state_dict
+from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError
 from qaa_hw.finetune.data import (
     Example,

@@ -1,33 +1,24 @@
-"""Noisy backends that Mitiq's circuits run on: our Aer and Cirq executors, metered.
+"""Noisy backends that Mitiq's circuits run on: our Aer and Cirq reference engines, metered.
 
 A backend takes Cirq circuits on the ``k`` active qubits of a compiled adapter (the bound
-physical circuit from :func:`qaa_hw.devices.cirq_convert.to_cirq_circuit`, as folded, padded or
-sampled by Mitiq) and returns the *measured* distribution over the ``2^n`` readout bitstrings of
-the logical qubits (logical order, readout error included). It counts every circuit it runs and
-every shot it draws.
+physical circuit of :func:`qaa_hw.devices.cirq_convert.to_cirq_circuit`, as folded, padded or
+sampled by Mitiq) and returns the measured distribution over the ``2^n`` readout bitstrings of
+the logical qubits (readout error included), counting every circuit and shot. Both consume the
+adapter's one :class:`~qaa_hw.simulate.noise.NoiseSpec`, so a circuit's unmitigated value is
+the one every other path computes.
 
-Both consume the one :class:`~qaa_hw.simulate.noise.NoiseSpec` of the adapter (``noise=True``:
-the device's, idle relaxation on), so the unmitigated value of a circuit is the value every
-other path computes for it.
+* :class:`AerBackend`: circuits lowered without re-optimisation and timed on the ASAP schedule
+  (:mod:`qaa_hw.mitigation.lowering`), the spec's relaxation channel on every idle window
+  (folding lengthens the other qubits' idle windows, as on hardware); run by
+  :class:`~qaa_hw.simulate.executors.AerExecutor`'s simulator in batches of :data:`AER_BATCH`.
+* :class:`CirqBackend`: :class:`~qaa_hw.simulate.executors.CirqExecutor`'s noisy density-matrix
+  simulation; ``Y`` pulses (DDD, PEC) run as ``PhasedXPowGate(phase_exponent=0.5)``, the type
+  its noise model gives the ``x`` pulse's error and duration.
 
-* :class:`AerBackend` wraps :class:`~qaa_hw.simulate.executors.AerExecutor` (its Aer noise
-  model and simulator, its readout confusion). Circuits are lowered without re-optimisation and
-  *timed* (:mod:`qaa_hw.mitigation.lowering`) on the ASAP schedule; with idle relaxation on,
-  every idle interval gets the spec's relaxation channel (the one the in-house engines insert
-  and Aer's delay pass applies). Folding lengthens the circuit and so the idle windows of the
-  other qubits, as on hardware. All circuits of a request go to Aer in one ``run`` call (chunks
-  of :data:`AER_BATCH`).
-* :class:`CirqBackend` wraps :class:`~qaa_hw.simulate.executors.CirqExecutor` (its Cirq noise
-  model): ``cirq.DensityMatrixSimulator`` on the noisy moments, readout channel included, as
-  ``CirqExecutor.run`` does. ``Y`` pulses (from DDD and PEC) run as
-  ``PhasedXPowGate(phase_exponent=0.5)``, a gate type the Cirq noise model gives the ``x``
-  pulse's error and duration.
-
-Shots: both compute the exact measured distribution and, with ``shots``, draw
-``multinomial(shots, p)`` counts, which is what a density-matrix simulator's sampling does. The
-generator of each draw is seeded by ``(seed, the distribution's bytes, how many times that
-distribution was drawn before)``, so results do not depend on batching or on which other
-circuits ran, and a circuit run twice gets two independent draws.
+Shots: ``multinomial(shots, p)`` from the exact distribution
+(:func:`~qaa_hw.simulate.results.sample_frequencies`), each draw seeded by ``(seed, the
+distribution, how often it was drawn before)``: results do not depend on batching, and a
+circuit run twice gets two independent draws.
 """
 
 from __future__ import annotations
@@ -275,9 +266,8 @@ def make_backend(
     shots: int | None = None,
     seed: int = 0,
 ) -> Backend:
-    """The backend named ``executor`` (``"aer"`` or ``"cirq"``)."""
-    if executor == "aer":
-        return AerBackend(compiled, noise=noise, shots=shots, seed=seed)
-    if executor == "cirq":
-        return CirqBackend(compiled, noise=noise, shots=shots, seed=seed)
-    raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")
+    """The backend named ``executor`` (:data:`~qaa_hw.mitigation.techniques.EXECUTORS`)."""
+    backends: dict[str, type[Backend]] = {"aer": AerBackend, "cirq": CirqBackend}
+    if executor not in backends:
+        raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")
+    return backends[executor](compiled, noise=noise, shots=shots, seed=seed)

@@ -39,7 +39,7 @@ import torch
 from qaa_hw.circuits.gates import GATES, native_gate
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError, SimulationError
-from qaa_hw.simulate.noise import NoiseSpec
+from qaa_hw.simulate.noise import NoiseSpec, ptm_matrix
 from qaa_hw.simulate.schedule import asap, idle_windows, total_duration_s, with_idle
 
 ANSATZ_BARRIER = "qaa:ansatz"
@@ -366,24 +366,12 @@ def _affine(expr: object) -> tuple[object, float, float]:
 
 
 # ------------------------------------------------------------------------------- fusion
-def _paulis(m: int) -> torch.Tensor:
-    """The ``4^m`` Pauli matrices, index ``4 * p(q1) + p(q0)`` (``kron(sigma_p1, sigma_p0)``)."""
-    from qaa_hw.simulate.kernels import _SIGMA
-
-    out = _SIGMA
-    for _ in range(m - 1):
-        out = torch.einsum("iab,jcd->ijacbd", out, _SIGMA).reshape(
-            out.shape[0] * 4, out.shape[1] * 2, out.shape[2] * 2
-        )
-    return out
-
-
 def unitary_ptm(u: torch.Tensor) -> torch.Tensor:
-    """Pauli transfer matrix ``R[i, j] = Tr(P_i U P_j U^dagger) / d`` of a unitary."""
-    d = u.shape[-1]
-    paulis = _paulis(d.bit_length() - 1)
-    conj = u @ paulis @ u.conj().T
-    return (torch.einsum("iab,jba->ij", paulis, conj).real / d).contiguous()
+    """Pauli transfer matrix ``R[i, j] = Tr(P_i U P_j U^dagger) / d`` of a unitary (Qiskit's
+    ``PTM``, the conversion the noise spec uses for its channels)."""
+    from qiskit.quantum_info import Operator
+
+    return torch.from_numpy(ptm_matrix(Operator(u.numpy())))
 
 
 def rotation_ptm(angle: torch.Tensor) -> torch.Tensor:

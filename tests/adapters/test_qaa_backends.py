@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from qaa_hw.adapters.backends import (
-    CompileCache,
     IdealBackend,
     NoisyBackend,
     normalised_rows,
@@ -16,6 +15,7 @@ from qaa_hw.adapters.backends import (
 from qaa_hw.adapters.mitigated import ZNEBackend, extrapolation_weights
 from qaa_hw.adapters.qaa import QAAConfig, inject_qaa, qaa_layers, set_qaa_backend
 from qaa_hw.circuits.spec import QAASpec
+from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError
 from qaa_hw.finetune.models import tiny_model
 from qaa_hw.mitigation.techniques import ZNE

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from qaa_hw.adapters.backends import CompileCache
 from qaa_hw.adapters.qaa import QAAConfig, qaa_layers
+from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError
 from qaa_hw.finetune.data import load_jsonl, task_files
 from qaa_hw.finetune.evaluate import (

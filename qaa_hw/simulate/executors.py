@@ -79,7 +79,14 @@ def scheduled_circuit(circuit: Any, noise: NoiseSpec) -> Any:
 
 
 class _Executor(Engine):
-    """Shared set-up: active-qubit circuit, local readout qubits, noise spec, angle function."""
+    """Shared set-up: active-qubit circuit, local readout qubits, noise spec, angle function.
+
+    Args:
+        compiled: the compiled adapter.
+        noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
+        seed: simulator seed.
+        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
+    """
 
     capabilities = Capabilities(density_matrix=True, reference=True)
 
@@ -87,9 +94,9 @@ class _Executor(Engine):
         self,
         compiled: CompiledAdapter,
         *,
-        noise: NoiseSpec | bool,
-        seed: int,
-        embedding_angles: AnglesFn | None,
+        noise: NoiseSpec | bool = True,
+        seed: int = 0,
+        embedding_angles: AnglesFn | None = None,
     ) -> None:
         from qaa_hw.simulate.noisy import default_embedding_angles
 
@@ -108,6 +115,10 @@ class _Executor(Engine):
         self.confusion = self.spec.confusion(self.final_local)
         self.circuit = restrict_circuit(compiled)
         self._angles = embedding_angles or default_embedding_angles(compiled)
+        self._build_simulator()
+
+    def _build_simulator(self) -> None:
+        """Build the simulator and its noise model from ``self.device``."""
 
     @property
     def num_logical(self) -> int:
@@ -158,24 +169,9 @@ class _Executor(Engine):
 
 
 class AerExecutor(_Executor):
-    """Qiskit Aer density-matrix reference (see the module docstring).
+    """Qiskit Aer density-matrix reference (see the module docstring)."""
 
-    Args:
-        compiled: the compiled adapter.
-        noise: the noise (``True``: the device's, idle relaxation on; ``False``: ideal).
-        seed: simulator seed.
-        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
-    """
-
-    def __init__(
-        self,
-        compiled: CompiledAdapter,
-        *,
-        noise: NoiseSpec | bool = True,
-        seed: int = 0,
-        embedding_angles: AnglesFn | None = None,
-    ) -> None:
-        super().__init__(compiled, noise=noise, seed=seed, embedding_angles=embedding_angles)
+    def _build_simulator(self) -> None:
         from qiskit_aer import AerSimulator
 
         from qaa_hw.devices.qiskit_convert import to_aer_noise_model
@@ -223,28 +219,12 @@ class AerExecutor(_Executor):
 
 
 class CirqExecutor(_Executor):
-    """Cirq density-matrix reference (see the module docstring).
-
-    Cirq's noise model relaxes idle qubits in every moment, whatever the spec's ``idle`` says.
-
-    Args:
-        compiled: the compiled adapter.
-        noise: the noise (``True``: the device's; Cirq's model always relaxes idle qubits).
-        seed: simulator seed.
-        embedding_angles: ``x [B, 2^n] -> alpha [B, A]`` (default: ``compiled.embedding``).
-    """
+    """Cirq density-matrix reference (see the module docstring); its noise model relaxes idle
+    qubits in every moment, whatever the spec's ``idle`` says."""
 
     capabilities = Capabilities(density_matrix=True, reference=True, idle_switch=False)
 
-    def __init__(
-        self,
-        compiled: CompiledAdapter,
-        *,
-        noise: NoiseSpec | bool = True,
-        seed: int = 0,
-        embedding_angles: AnglesFn | None = None,
-    ) -> None:
-        super().__init__(compiled, noise=noise, seed=seed, embedding_angles=embedding_angles)
+    def _build_simulator(self) -> None:
         from qaa_hw.devices.cirq_convert import to_cirq_noise_model
 
         self.noise_model = to_cirq_noise_model(self.device)

@@ -81,15 +81,8 @@ class CircuitPlan:
 
 
 def cnot_layer_permutation(num_qubits: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
-    """Where each basis state goes under the CNOTs of one entangling layer.
-
-    Args:
-        num_qubits: n.
-        pairs: ``(control, target)`` pairs, applied in order.
-
-    Returns:
-        ``f`` with ``CNOTs |i> = |f[i]>`` for every basis index ``i`` in ``0..2^n-1``.
-    """
+    """``f`` with ``CNOTs |i> = |f[i]>`` for every basis index ``i`` of ``num_qubits`` qubits,
+    the CNOT ``(control, target)`` pairs of one layer applied in order."""
     idx = torch.arange(1 << num_qubits, dtype=torch.int64)
     for control, target in pairs:
         idx = idx ^ (((idx >> control) & 1) << target)
@@ -100,16 +93,8 @@ def cnot_layer_permutation(num_qubits: int, pairs: Sequence[tuple[int, int]]) ->
 def circuit_plan(
     num_qubits: int, pairs: tuple[tuple[int, int], ...], device: str = "cpu"
 ) -> CircuitPlan:
-    """The cached :class:`CircuitPlan` for ``num_qubits`` and ``pairs`` on ``device``.
-
-    Args:
-        num_qubits: n.
-        pairs: CNOT ``(control, target)`` pairs of one layer, in order.
-        device: torch device string the index tensors live on.
-
-    Returns:
-        The plan; its tensors must be treated as read-only.
-    """
+    """The cached (read-only) :class:`CircuitPlan` of ``num_qubits`` and one layer's CNOT
+    ``pairs`` (in order), its index tensors on ``device``."""
     dim = 1 << num_qubits
     forward = torch.tensor(cnot_layer_permutation(num_qubits, pairs), dtype=torch.int64)
     src = torch.empty(dim, dtype=torch.int64)
@@ -144,16 +129,8 @@ class _RowPermute(torch.autograd.Function):
 
 
 def permute_rows(x: Tensor, src: Tensor, inv: Tensor) -> Tensor:
-    """Rows of ``x`` reordered by the permutation ``src`` (``out[j] = x[src[j]]``).
-
-    Args:
-        x: tensor whose dim 0 is permuted.
-        src: permutation of ``range(x.shape[0])``.
-        inv: its inverse.
-
-    Returns:
-        The permuted tensor (differentiable with respect to ``x``).
-    """
+    """Rows of ``x`` reordered by the permutation ``src`` (``out[j] = x[src[j]]``; ``inv`` its
+    inverse), differentiable with respect to ``x``."""
     out: Tensor = _RowPermute.apply(x, src, inv)
     return out
 
@@ -181,16 +158,8 @@ class _SquaredMatmul(torch.autograd.Function):
 
 
 def squared_matmul(a: Tensor, w: Tensor, *, weights_left: bool) -> Tensor:
-    """``w @ a**2`` (``weights_left=True``) or ``a**2 @ w``, differentiable in ``a`` only.
-
-    Args:
-        a: real amplitudes.
-        w: constant weights (Z signs), same dtype as ``a``.
-        weights_left: multiply ``w`` from the left.
-
-    Returns:
-        The readout matrix.
-    """
+    """``w @ a**2`` (``weights_left=True``) or ``a**2 @ w`` for real amplitudes ``a`` and
+    constant weights ``w`` (Z signs), differentiable in ``a`` only."""
     out: Tensor = _SquaredMatmul.apply(a, w, weights_left)
     return out
 
@@ -219,15 +188,8 @@ class _EmbedBasisMajor(torch.autograd.Function):
 
 
 def embed_basis_major(x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
-    """Zero-padded, transposed copy of ``x`` (``[dim, B]``) and the row norms squared.
-
-    Args:
-        x: ``[B, d]`` rows with ``d <= dim``.
-        dim: 2^n.
-
-    Returns:
-        ``(state, sq)`` with ``state[:d] = x^T`` and ``sq[b] = ||x[b]||^2``.
-    """
+    """``(state, sq)`` for rows ``x [B, d]``, ``d <= dim``: the zero-padded transpose
+    ``state [dim, B]`` (``state[:d] = x^T``) and ``sq[b] = ||x[b]||^2``."""
     state, sq = _EmbedBasisMajor.apply(x, dim)
     return state, sq
 

@@ -1,33 +1,19 @@
-"""Where a QAA layer's circuit runs: ideal, noisy on a device, finite shots, mitigated.
+"""Where a QAA layer's circuit runs: ideal, or noisy on a device, with finite shots.
 
 A backend maps ``(spec, x, theta)`` to the circuit readout (``[..., n]`` Z expectations or
-``[..., 2^n]`` probabilities). The same trained layer can be switched between backends with
-:func:`qaa_hw.adapters.qaa.set_qaa_backend`.
+``[..., 2^n]`` probabilities); :func:`qaa_hw.adapters.qaa.set_qaa_backend` switches a trained
+layer between them. :class:`IdealBackend` runs the differentiable statevector engine;
+:class:`NoisyBackend` the compiled adapter on the fast noisy engine under the device's
+:class:`~qaa_hw.simulate.noise.NoiseSpec` (λ-scaled, idle relaxation on; optionally folded or
+with a given, e.g. pulse-stretched, spec).
 
-* :class:`IdealBackend`: the exact differentiable torch statevector engine
-  (:func:`qaa_hw.simulate.statevector.simulate_qaa`).
-* :class:`NoisyBackend`: the adapter compiled for a device
-  (:func:`qaa_hw.compile.api.compile_adapter`) and evaluated by
-  :class:`~qaa_hw.simulate.noisy.FastNoisyEngine` with the device's
-  :class:`~qaa_hw.simulate.noise.NoiseSpec` (idle relaxation on), its noise scaled by λ
-  (:func:`~qaa_hw.devices.model.scale_noise`; the physical circuit is kept, only the noise
-  changes). Optionally finite shots, gate folding or a given (e.g. pulse-stretched) spec.
-
-**Quadratic form.** With an exact amplitude embedding and ``prep_noise`` ``"effective"`` or
-``"none"``, the engine's readout is exactly a quadratic form of the normalised input,
-``out_o(x) = x̂ᵀ Q_o x̂`` (:meth:`~qaa_hw.simulate.noisy.FastNoisyEngine.quadratic_form`:
-readout error is affine in the raw value and ``x̂ᵀx̂ = 1``, so it folds into ``Q``). ``Q`` is
-built once per ``theta``, differentiably; the readout of every token is then one batched
-product, differentiable in both ``x`` and ``theta``. That is what makes noise-aware
-training of a whole LLM feasible: the engine runs once per layer and step, not once per
-token. For ``prep_noise="exact"`` (or
-approximate embeddings) the engine runs per token, and only ``theta`` gets gradients, so
-such a backend refuses to train a down-projection (it raises instead of silently dropping
-the gradient).
-
-**Finite shots.** The exact measured distribution of every token is sampled with
-:func:`~qaa_hw.simulate.results.sample_frequencies` (seeded generator); Z estimates come from
-the same sampled bitstrings. Evaluation only (sampling has no gradient).
+With an exact embedding and ``prep_noise`` ``"effective"`` or ``"none"`` the noisy readout is
+exactly a quadratic form ``out_o(x) = x̂ᵀ Q_o x̂`` of the normalised input
+(:meth:`~qaa_hw.simulate.noisy.FastNoisyEngine.quadratic_form`), built once per ``theta`` and
+differentiable in ``x`` and ``theta``: noise-aware training of a whole LLM then runs the engine
+once per layer and step, not per token. Otherwise the engine runs per token and only ``theta``
+gets gradients (training a down-projection is refused). Finite shots sample each token's exact
+measured distribution (:func:`~qaa_hw.simulate.results.sample_frequencies`); evaluation only.
 """
 
 from __future__ import annotations

@@ -165,7 +165,9 @@ def evaluate_noisy(
         ConfigError: unknown engine or a non-positive number of inputs.
         SimulationError: invalid shots or prep_noise.
     """
-    from qaa_hw.simulate.noisy import DensityMatrixEngine, pure_state_fidelity
+    from qiskit.quantum_info import DensityMatrix, state_fidelity
+
+    from qaa_hw.simulate.noisy import DensityMatrixEngine
     from qaa_hw.simulate.statevector import simulate_qaa
 
     if engine not in noisy_engines():
@@ -209,7 +211,10 @@ def evaluate_noisy(
     if idle and compare_idle and main.capabilities.idle_switch:
         other = build(False).run(x, theta, shots=shots, seed=seed, progress=progress)
         without_idle = other.outputs(spec.readout).detach().numpy()
-    fidelity = pure_state_fidelity(ideal_state, noisy_state).numpy()
+    fidelity = np.array([
+        state_fidelity(DensityMatrix(a.numpy()), DensityMatrix(b.numpy()), validate=False)
+        for a, b in zip(ideal_state, noisy_state, strict=True)
+    ])
     meta = {
         "device": compiled.device.name,
         "noise_scale": compiled.device.noise_scale,

@@ -494,19 +494,3 @@ class FastNoisyEngine(_Base):
         )
         logger.debug("effective prep noise: slope %.4f, fit error %.3g", slope, fit.fit_error)
         return fit
-
-
-def pure_state_fidelity(ideal: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
-    """Uhlmann fidelity ``F = <psi|rho|psi> = Tr(sigma rho)`` for pure ``sigma = |psi><psi|``.
-
-    Args:
-        ideal: ``[B, d, d]`` pure density matrices (checked: ``Tr sigma^2 = 1``).
-        noisy: ``[B, d, d]`` density matrices.
-    """
-    purity = torch.einsum("bij,bji->b", ideal, ideal).real
-    if torch.any((purity - 1).abs() > 1e-6):
-        raise SimulationError(
-            f"reference state is not pure (purity {float(purity.min()):.6f}); the fidelity "
-            "formula Tr(sigma rho) needs a pure reference"
-        )
-    return torch.einsum("bij,bji->b", ideal, noisy).real

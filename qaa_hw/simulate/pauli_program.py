@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from qaa_hw.simulate.numba_support import sync_numba_threads
-from qaa_hw.simulate.program import Block, RotStep
+from qaa_hw.simulate.program import Block, GateOp
 
 #: Values below this magnitude in a transfer matrix are dropped (exact zeros up to round-off).
 _ZERO = 1e-15
@@ -66,7 +66,8 @@ def build_pauli_program(blocks: tuple[Block, ...], num_qubits: int) -> PauliProg
     vals: list[float] = []
     params: dict[tuple[str, int], int] = {}
 
-    def rotation(qubit: int, rot: RotStep) -> None:
+    def rotation(qubit: int, rot: GateOp) -> None:
+        assert rot.param is not None  # a parameterised rz
         kind.append(1)
         qa.append(qubit)
         qb.append(-1)

@@ -1,31 +1,21 @@
 """A compiled adapter as a list of torch operations on its k active qubits.
 
-:func:`build_program` reads ``compiled.circuit`` once:
+:func:`build_program` reads ``compiled.circuit`` once: wires renumbered to the active qubits;
+the ops split at the ``"qaa:ansatz"`` barrier into the state preparation (``alpha`` parameters
+only) and the ansatz (``theta`` only), or, without a barrier, every gate an ``alpha`` gate
+depends on along the wires moved (wire order kept) into the preparation; every parameterised
+gate an ``rz`` with angle ``c0 + c1 * p`` (checked at a third point), so angles evaluate
+vectorised over a batch; each gate carrying the Pauli transfer matrix of the noise that follows
+it (the one :class:`~qaa_hw.simulate.noise.NoiseSpec`). With ``fold = 2k + 1`` every timed gate
+G becomes ``G (G^-1 G)^k`` (Mitiq's ``fold_all``; ``G^-1`` the native pulses of the gate table
+:data:`qaa_hw.circuits.gates.GATES`, ``rz`` virtual and not folded). With idle relaxation on,
+the circuit is scheduled ASAP and an ``idle`` op with each idle window's relaxation is inserted
+before the gate that ends the window (:func:`qaa_hw.simulate.schedule.with_idle`).
 
-* wires are renumbered to the active qubits (local index ``i`` = ``active_qubits[i]``), so
-  engines never touch idle device qubits;
-* the barrier labelled ``"qaa:ansatz"`` splits the ops into the state preparation (may use only
-  ``alpha`` parameters) and the ansatz (only ``theta``); without it, every gate that an
-  ``alpha`` gate depends on along the wires is moved (wire order kept) into the preparation;
-* every parameterised gate must be an ``rz`` whose angle is ``c0 + c1 * p`` for one parameter
-  ``p``; ``c0, c1`` come from binding ``p = 0`` and ``p = 1`` and are checked at a third point,
-  so angles evaluate vectorised over a batch;
-* each gate carries the Pauli transfer matrix of the noise that follows it, from the one
-  :class:`~qaa_hw.simulate.noise.NoiseSpec`;
-* with ``fold`` = 2k + 1, every timed gate G becomes ``G (G^-1 G)^k`` (gate folding, what
-  Mitiq's ``fold_all`` does on hardware), ``G^-1`` being the native pulses of the gate table
-  (:data:`qaa_hw.circuits.gates.GATES`; ``rz`` is virtual and not folded); every copy carries
-  its gate's noise and takes its time;
-* with idle relaxation on, the (folded) circuit is scheduled ASAP
-  (:mod:`qaa_hw.simulate.schedule`) and an ``idle`` op carrying the relaxation channel of each
-  idle window is inserted before the gate that ends the window (trailing windows at the end).
-
-:func:`compile_steps` then turns the ops into :class:`Block` s: constant gates (with their
-noise) are multiplied into one Pauli transfer matrix per two-qubit gate (one-qubit gates are
-folded into a neighbouring two-qubit gate when the order on their wire allows it,
-:func:`fuse`), and each parameterised ``rz`` is folded into the next (or previous) block on
-its wire as a rotation evaluated per input. The engines apply about one ``16 x 16`` matrix
-per native two-qubit gate.
+:func:`compile_steps` then turns the ops into :class:`Block` s: constant gates (with their noise)
+multiplied into one Pauli transfer matrix per two-qubit gate (:func:`fuse`), each parameterised
+``rz`` folded into the next (or previous) block on its wire as a rotation evaluated per input.
+The engines apply about one ``16 x 16`` matrix per native two-qubit gate.
 """
 
 from __future__ import annotations
@@ -395,22 +385,8 @@ class MatStep:
     ptm: torch.Tensor = field(compare=False)
 
 
-@dataclass(frozen=True)
-class RotStep:
-    """An ideal ``rz(c0 + c1 * p)`` whose parameter ``p = values[param[0]][..., param[1]]``."""
-
-    qubit: int
-    param: tuple[str, int]
-    c0: float
-    c1: float
-
-    def angle(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Scalar angle, or ``[B]`` for a batched parameter vector ``[B, P]``."""
-        name, index = self.param
-        return self.c0 + self.c1 * values[name][..., index]
-
-
-Step = MatStep | RotStep
+#: A fused step: a constant channel, or a parameterised ``rz`` (a :class:`GateOp`).
+Step = MatStep | GateOp
 
 
 @dataclass(frozen=True)
@@ -430,12 +406,12 @@ class Block:
 
     qubits: tuple[int, ...]
     ptm: torch.Tensor = field(compare=False)
-    pre: tuple[tuple[int, RotStep], ...] = ()
-    post: tuple[tuple[int, RotStep], ...] = ()
+    pre: tuple[tuple[int, GateOp], ...] = ()
+    post: tuple[tuple[int, GateOp], ...] = ()
 
     def batched(self, values: Mapping[str, torch.Tensor]) -> bool:
         """Whether a rotation angle depends on a batched parameter vector ``[B, P]``."""
-        return any(values[rot.param[0]].dim() > 1 for _, rot in self.pre + self.post)
+        return any(rot.angle(values).dim() > 0 for _, rot in self.pre + self.post)
 
     def matrix(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """The block's PTM for these parameter values."""
@@ -472,10 +448,10 @@ def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
 
     A constant one-qubit gate joins the last step on its wire if that step is a two-qubit
     channel; otherwise it waits for the wire's next two-qubit gate (or the next rotation, or
-    the end) and is emitted with it. Parameterised rz gates become :class:`RotStep` s (their
-    noise, if any, is a constant gate that follows).
+    the end) and is emitted with it. Parameterised rz gates stay :class:`GateOp` s (their
+    noise, if any, becomes a constant gate that follows).
     """
-    steps: list[_Open | RotStep] = []
+    steps: list[_Open | GateOp] = []
     last: dict[int, int | None] = {}
     pending: dict[int, list[torch.Tensor]] = {}
 
@@ -489,7 +465,7 @@ def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
         if op.param is not None:
             q = op.qubits[0]
             flush(q)
-            steps.append(RotStep(q, op.param, op.c0, op.c1))
+            steps.append(op)
             last[q] = None
             if op.noise is not None:
                 pending[q] = [op.noise]
@@ -515,7 +491,7 @@ def fuse(ops: Sequence[GateOp]) -> tuple[Step, ...]:
         flush(q)
     out: list[Step] = []
     for step in steps:
-        if isinstance(step, RotStep):
+        if isinstance(step, GateOp):
             out.append(step)
             continue
         total = step.mats[0]
@@ -534,13 +510,13 @@ def compile_steps(ops: Sequence[GateOp]) -> tuple[Block, ...]:
     """
     qubits: list[tuple[int, ...]] = []
     ptms: list[torch.Tensor] = []
-    pre: list[list[tuple[int, RotStep]]] = []
-    post: list[list[tuple[int, RotStep]]] = []
+    pre: list[list[tuple[int, GateOp]]] = []
+    post: list[list[tuple[int, GateOp]]] = []
     last: dict[int, int] = {}
-    waiting: dict[int, list[RotStep]] = {}
+    waiting: dict[int, list[GateOp]] = {}
     for step in fuse(ops):
-        if isinstance(step, RotStep):
-            waiting.setdefault(step.qubit, []).append(step)
+        if isinstance(step, GateOp):
+            waiting.setdefault(step.qubits[0], []).append(step)
             continue
         qubits.append(step.qubits)
         ptms.append(step.ptm)

@@ -218,14 +218,8 @@ class AerBackend(Backend):
                 qc = self.timed(circuit)
                 qc.save_probabilities(qubits=list(self.final_local), label="p")
                 batch.append(qc)
-            result = executor.simulator.run(batch, shots=1, seed_simulator=self.seed).result()
-            if not result.success:
-                from qaa_hw.errors import SimulationError
-
-                raise SimulationError(f"Aer failed: {result.status}")
-            for j in range(len(batch)):
-                probs = np.asarray(result.data(j)["p"], dtype=float)
-                out.append(executor.measured_distribution(probs))
+            for data in executor.simulate(batch):
+                out.append(executor.measured_distribution(np.asarray(data["p"], dtype=float)))
         return out
 
 

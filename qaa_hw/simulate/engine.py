@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import torch
 
@@ -105,4 +105,5 @@ class Engine(ABC):
 
 
 #: Preparation-noise modes of the fast engine (:class:`~qaa_hw.simulate.noisy.FastNoisyEngine`).
-PREP_NOISE_MODES: tuple[str, ...] = ("exact", "effective", "none")
+PrepNoise = Literal["exact", "effective", "none"]
+PREP_NOISE_MODES: tuple[str, ...] = get_args(PrepNoise)

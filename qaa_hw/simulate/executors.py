@@ -196,22 +196,25 @@ class AerExecutor(_Executor):
             name, index = p.vector.name, p.index
             column = alpha[:, index] if name == "alpha" else np.full(len(alpha), th[index])
             binds[p] = [float(v) for v in column]
-        result = self.simulator.run(qc, parameter_binds=[binds], shots=1,
-                                    seed_simulator=self.seed).result()
+        data = self.simulate(qc, parameter_binds=[binds])
+        return stack([self._from_data(data[j]) for j in range(len(alpha))])
+
+    def simulate(self, circuits: Any, **options: Any) -> list[Any]:
+        """``AerSimulator.run(circuits, **options)``'s data per circuit (or binding).
+
+        Raises:
+            SimulationError: Aer reports a failure.
+        """
+        result = self.simulator.run(circuits, shots=1, seed_simulator=self.seed, **options).result()
         if not result.success:
             raise SimulationError(f"Aer failed: {result.status}")
-        return stack([self._from_data(result.data(j)) for j in range(len(alpha))])
+        return [result.data(j) for j in range(len(result.results))]
 
     def run_each(self, x: Any, theta: Any, *, progress: bool = False) -> Result:
         """Exact outputs with one ``AerSimulator.run`` per bound circuit (the slow way)."""
-        out = []
-        for row in self._rows(x, progress):
-            qc = self.saving_circuit(self.bound_circuit(row, theta))
-            result = self.simulator.run(qc, shots=1, seed_simulator=self.seed).result()
-            if not result.success:
-                raise SimulationError(f"Aer failed: {result.status}")
-            out.append(self._from_data(result.data(0)))
-        return stack(out)
+        circuits = (self.saving_circuit(self.bound_circuit(row, theta))
+                    for row in self._rows(x, progress))
+        return stack([self._from_data(self.simulate(qc)[0]) for qc in circuits])
 
     def _from_data(self, data: Any) -> Result:
         rho = np.asarray(data["rho"], dtype=complex)

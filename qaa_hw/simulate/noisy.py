@@ -44,7 +44,7 @@ import torch
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import SimulationError
 from qaa_hw.simulate import kernels as K
-from qaa_hw.simulate.engine import PREP_NOISE_MODES, Capabilities, Engine
+from qaa_hw.simulate.engine import PREP_NOISE_MODES, Capabilities, Engine, PrepNoise
 from qaa_hw.simulate.noise import NoiseSpec, resolve_noise
 from qaa_hw.simulate.numba_support import numba_available
 from qaa_hw.simulate.pauli_program import PauliProgram, build_pauli_program, run_blocks
@@ -53,7 +53,6 @@ from qaa_hw.simulate.results import Result, apply_confusion, confuse_z, z_from_p
 
 logger = logging.getLogger(__name__)
 
-PrepNoise = Literal["exact", "effective", "none"]
 AnglesFn = Callable[[np.ndarray], np.ndarray]
 Values = dict[str, torch.Tensor]
 

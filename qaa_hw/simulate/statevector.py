@@ -69,28 +69,12 @@ __all__ = [
 def choose_method(
     spec: QAASpec, batch: int, width: int, device: torch.device | str = "cpu"
 ) -> Literal["dense", "layered", "fused"]:
-    """The faster exact strategy for one call.
-
-    On the CPU with Numba installed, ``fused`` (:mod:`qaa_hw.simulate.fused`): it does the
-    fewest operations and keeps each block of rows in cache, and was the fastest on every
-    configuration of ``benchmarks/simulators.py``. Otherwise the cheaper of ``dense`` and
-    ``layered`` under a cost model fitted on a 2-core CPU; costs in seconds at
-    ``_PEAK_FLOPS`` (complex products count 4 real ones):
-
-    * ``dense``: ``6 B d 2^n`` (one matmul forward, two backward; doubled for complex
-      circuits) plus ``6 (L-1) 8^n`` to build ``U`` (for n > 6) and a fixed overhead;
-    * ``layered``: ``6 B 2^n L (2^k + 2^(n-k))`` plus ``(8 L + 6)`` memory passes over the
-      ``[2^n, B]`` state (``_PASS_FLOPS`` each per element), slowed by ``_LAYERED_PENALTY``
-      (small matmuls), plus a fixed overhead per layer.
-
-    Args:
-        spec: the circuit specification.
-        batch: B, rows evaluated together.
-        width: d, the input length.
-        device: where the rows live.
-
-    Returns:
-        ``"fused"``, ``"dense"`` or ``"layered"``.
+    """The faster exact strategy for one call: ``fused`` on the CPU with Numba (the fastest on
+    every configuration of ``benchmarks/simulators.py``), otherwise the cheaper of ``dense``
+    (one matmul forward, two backward, ``6 B d 2^n``, plus building ``U`` for n > 6) and
+    ``layered`` (``6 B 2^n L (2^k + 2^(n-k))`` plus ``(8 L + 6)`` memory passes over the
+    state) under a cost model fitted on a 2-core CPU (``_PEAK_FLOPS``; complex products count
+    4 real ones), ``batch`` rows of ``width`` features on ``device``.
     """
     if torch.device(device).type == "cpu" and numba_available():
         return "fused"

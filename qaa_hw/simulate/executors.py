@@ -239,15 +239,12 @@ class CirqExecutor(_Executor):
 
         from qaa_hw.devices.cirq_convert import to_cirq_circuit
 
-        k = len(self.active)
-        qubits = cirq.LineQubit.range(k)
+        qubits = cirq.LineQubit.range(len(self.active))
         out = []
         for row in self._rows(x, progress):
             plain = to_cirq_circuit(self.bound_circuit(row, theta))
-            dm = None
-            if density_matrices:
-                noisy = cirq.Circuit(self.noise_model.noisy_moments(plain.moments, qubits))
-                dm = reduce_state(final_density_matrix(noisy, qubits), self.final_local, k)
+            noisy = cirq.Circuit(self.noise_model.noisy_moments(plain.moments, qubits))
+            dm = self.measured_state(noisy) if density_matrices else None
             out.append(self._result(self.distribution(plain), dm))
         return stack(out)
 
@@ -257,8 +254,7 @@ class CirqExecutor(_Executor):
         removed but the readout channel Cirq inserts before them kept."""
         import cirq
 
-        k = len(self.active)
-        qubits = cirq.LineQubit.range(k)
+        qubits = cirq.LineQubit.range(len(self.active))
         readout = cirq.Moment(
             cirq.measure(qubits[q], key=f"c{i}") for i, q in enumerate(self.final_local)
         )
@@ -267,36 +263,17 @@ class CirqExecutor(_Executor):
         stripped = cirq.Circuit(
             cirq.Moment(op for op in m if not cirq.is_measurement(op)) for m in noisy
         )
-        rho = final_density_matrix(stripped, qubits)
-        return marginal(np.real(np.diag(rho)), self.final_local, k)
+        return np.real(np.diag(self.measured_state(stripped)))
 
+    def measured_state(self, circuit: Any) -> np.ndarray:
+        """Final reduced density matrix of the ``final_layout`` qubits, bit ``i`` of the index
+        logical qubit ``i`` (Cirq orders the qubits it is given most significant first)."""
+        import cirq
 
-def final_density_matrix(circuit: Any, qubits: list[Any]) -> np.ndarray:
-    import cirq
-
-    sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
-    result = sim.simulate(circuit, qubit_order=qubits)
-    return np.asarray(result.final_density_matrix, dtype=complex)
-
-
-def marginal(diag: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
-    """Cirq big-endian diagonal (qubit 0 most significant) -> logical-order probabilities."""
-    t = diag.reshape((2,) * k)  # axis i = LineQubit(i)
-    others = tuple(a for a in range(k) if a not in final_local)
-    t = t.sum(axis=others) if others else t
-    kept = sorted(final_local)
-    # axes now follow sorted(final_local); logical MSB first -> order reversed(final_local)
-    t = np.transpose(t, [kept.index(q) for q in reversed(final_local)])
-    return t.reshape(-1)
-
-
-def reduce_state(rho: np.ndarray, final_local: tuple[int, ...], k: int) -> np.ndarray:
-    """Reduced state of ``final_local`` in logical order from a Cirq (big-endian) matrix."""
-    n = len(final_local)
-    t = rho.reshape((2,) * (2 * k))
-    rows = list(reversed(final_local))
-    rest = [a for a in range(k) if a not in final_local]
-    t = np.transpose(t, rows + [k + a for a in rows] + rest + [k + a for a in rest])
-    r = 1 << len(rest)
-    t = t.reshape(1 << n, 1 << n, r, r)
-    return np.einsum("abrr->ab", t)
+        n, k = self.num_logical, len(self.active)
+        rest = [q for q in range(k) if q not in self.final_local]
+        order = [cirq.LineQubit(q) for q in (*reversed(self.final_local), *rest)]
+        sim = cirq.DensityMatrixSimulator(dtype=np.complex128)
+        rho = np.asarray(sim.simulate(circuit, qubit_order=order).final_density_matrix)
+        r = 1 << len(rest)
+        return np.einsum("arbr->ab", rho.reshape(1 << n, r, 1 << n, r))

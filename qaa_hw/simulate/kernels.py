@@ -84,20 +84,6 @@ def apply_matrix(
     return out.reshape((batch,) + (4,) * len(order)), new_order
 
 
-def apply_rotation(
-    data: torch.Tensor, order: list[int], qubit: int, angle: torch.Tensor
-) -> torch.Tensor:
-    """``rz(angle)`` on ``qubit`` (angle ``[B]`` or scalar): rotates its X, Y components."""
-    batch = data.shape[0]
-    view = data.reshape(batch, 4 ** order.index(qubit), 4, -1)
-    c, s = torch.cos(angle), torch.sin(angle)
-    if angle.dim() > 0:
-        c, s = c.reshape(-1, 1, 1), s.reshape(-1, 1, 1)
-    x, y = view[:, :, 1], view[:, :, 2]
-    out = torch.stack((view[:, :, 0], c * x - s * y, s * x + c * y, view[:, :, 3]), dim=2)
-    return out.reshape(data.shape)
-
-
 def canonical(data: torch.Tensor, order: list[int]) -> torch.Tensor:
     """The tensor in axis order ``(k-1, ..., 0)``."""
     k = len(order)

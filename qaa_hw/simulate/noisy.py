@@ -59,7 +59,6 @@ Values = dict[str, torch.Tensor]
 #: Float64 entries per chunk of Pauli vectors (2^23 * 8 bytes = 64 MiB).
 CHUNK_ELEMENTS = 1 << 23
 _EMPTY = torch.zeros(0, dtype=torch.float64)
-_SMALL_REGISTER = 4
 
 
 @dataclass(frozen=True)
@@ -126,21 +125,9 @@ def run_steps(
     *,
     adjoint: bool = False,
 ) -> tuple[torch.Tensor, list[int]]:
-    """Apply blocks to Pauli vectors (reversed and transposed when ``adjoint``).
-
-    Per-input rotations are folded into per-input block matrices, except on small registers
-    (k <= 4, where such a matrix is as large as the state) where they are applied to the
-    state directly; both are exact (measured choice).
-    """
-    small = len(order) <= _SMALL_REGISTER
+    """Apply blocks to Pauli vectors (reversed and transposed when ``adjoint``); per-input
+    rotations are folded into per-input block matrices."""
     for block in reversed(steps) if adjoint else steps:
-        if small and not adjoint and block.batched(values):
-            for pos, rot in block.pre:
-                data = K.apply_rotation(data, order, block.qubits[pos], rot.angle(values))
-            data, order = K.apply_matrix(data, order, block.qubits, block.ptm)
-            for pos, rot in block.post:
-                data = K.apply_rotation(data, order, block.qubits[pos], rot.angle(values))
-            continue
         data, order = K.apply_matrix(
             data, order, block.qubits, block.matrix(values), adjoint=adjoint
         )

@@ -138,16 +138,6 @@ class _Executor(Engine):
 
         return bind(self.circuit, self.angles(x)[0], np.asarray(theta, dtype=float).ravel())
 
-    def measured(self, qc: Any) -> Any:
-        """A copy of ``qc`` measuring logical qubit i (``final_local[i]``) into clbit i."""
-        from qiskit import ClassicalRegister
-
-        out = qc.copy()
-        out.add_register(ClassicalRegister(self.num_logical, "c"))
-        for i, q in enumerate(self.final_local):
-            out.measure(q, i)
-        return out
-
     def measured_distribution(self, true_probs: np.ndarray) -> np.ndarray:
         """The readout confusion applied to a pre-readout distribution ``[2^n]``."""
         probs = torch.tensor(np.asarray(true_probs, dtype=float))[None]

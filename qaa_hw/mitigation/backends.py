@@ -55,10 +55,8 @@ class Backend:
 
     Attributes:
         name: ``"aer"`` or ``"cirq"``.
-        shots: shots per circuit, ``None`` for exact distributions.
-        seed: seed of the shot sampling.
-        circuits_run: circuits executed so far.
-        shots_run: shots drawn so far.
+        shots: shots per circuit (``None``: exact distributions), drawn with ``seed``.
+        circuits_run: circuits executed so far; ``shots_run``: shots drawn so far.
     """
 
     name = ""

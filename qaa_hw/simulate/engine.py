@@ -1,8 +1,7 @@
 """The engine protocol: every simulator of a compiled adapter has the same shape.
 
-An engine is built for one compiled adapter and one :class:`~qaa_hw.simulate.noise.NoiseSpec`
-(construction is where it precompiles: the Pauli-transfer program, the Aer noise model, ...) and
-evaluates batches of inputs::
+An engine is built (and precompiles) for one compiled adapter and one
+:class:`~qaa_hw.simulate.noise.NoiseSpec`, and evaluates batches of inputs::
 
     engine.run(x, theta, *, shots=None, seed=0, density_matrices=False) -> Result
 
@@ -12,8 +11,7 @@ distribution in logical qubit order, readout error included. With ``shots`` the 
 distribution is sampled by :func:`~qaa_hw.simulate.results.sampled` (the one sampler).
 
 Engines declare :class:`Capabilities`; callers pick one by what they need
-(:func:`qaa_hw.simulate.registry.choose_engine`), never by a name deep in the core. Names
-exist only for the CLI and YAML (:data:`qaa_hw.simulate.registry.ENGINES`).
+(:func:`qaa_hw.simulate.registry.choose_engine`); names exist only for the CLI and YAML.
 """
 
 from __future__ import annotations

@@ -48,11 +48,8 @@ def _use_threads(batch: int, group: int, num_qubits: int, num_layers: int) -> bo
 
 
 def block_rows(num_qubits: int, itemsize: int) -> int:
-    """Rows per block ``G``: a power of two, smaller for larger registers.
-
-    8..64 rows (measured best for n = 6..10); up to 256 for n <= 4, where a pass over a
-    block is so short that the loop overhead per qubit dominates.
-    """
+    """Rows per block ``G``: a power of two in 8..64 that keeps a block in the L2 cache, up to
+    256 for n <= 4 (short passes, where the loop overhead per qubit dominates)."""
     fit = _BLOCK_BYTES // ((1 << num_qubits) * itemsize)
     cap = 256 if num_qubits <= 4 else 64
     return int(min(cap, max(8, 1 << max(0, fit.bit_length() - 1))))

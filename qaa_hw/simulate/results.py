@@ -51,14 +51,6 @@ class Result:
             raise SimulationError("this result holds only <Z> values; ask for probabilities")
         return self.probabilities
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (no density matrices)."""
-        return {
-            "expectations": self.expectations.tolist(),
-            "probabilities": None if self.probabilities is None else self.probabilities.tolist(),
-            "shots": self.shots,
-        }
-
 
 def stack(results: list[Result]) -> Result:
     """Concatenate the batches of several results (same shots)."""

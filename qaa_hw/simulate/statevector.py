@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Method = Literal["auto", "dense", "layered", "fused"]
-METHODS: tuple[str, ...] = ("auto", "dense", "layered", "fused")
+METHODS: tuple[str, ...] = get_args(Method)
 
 __all__ = [
     "METHODS",
@@ -174,17 +174,14 @@ def simulate_qaa(
 
     Args:
         spec: the circuit specification (qubits, layers, rotations, entangler, readout).
-        x: ``[..., d]`` float32/float64 input rows, ``d <= 2^n``; zero-padded and
-            L2-normalised here. All-zero rows are embedded as ``|0...0>``.
+        x: ``[..., d]`` float32/float64 rows, ``d <= 2^n`` (zero-padded and normalised here).
         theta: ``spec.parameter_shape`` angles; cast to ``x.dtype``.
-        pairs: explicit CNOT ``(control, target)`` pairs overriding the spec's entangler
-            (required for ``entangler='native'`` specs without ``native_pairs``).
-        method: ``"fused"`` (CPU, needs Numba), ``"dense"``, ``"layered"`` or ``"auto"``
-            (:func:`choose_method`). All give the same result up to rounding.
+        pairs: CNOT ``(control, target)`` pairs overriding the spec's entangler.
+        method: ``"fused"``, ``"dense"``, ``"layered"`` or ``"auto"`` (:func:`choose_method`);
+            all agree up to rounding.
 
     Returns:
-        ``[..., n]`` Z expectations or ``[..., 2^n]`` probabilities (``spec.readout``), in
-        ``x.dtype``.
+        ``[..., n]`` Z expectations or ``[..., 2^n]`` probabilities, in ``x.dtype``.
 
     Raises:
         SimulationError: bad dtype or shapes, invalid pairs or method.

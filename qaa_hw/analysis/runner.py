@@ -42,6 +42,8 @@ from typing import Any
 from qaa_hw.analysis.store import PointResult, ResultStore
 from qaa_hw.analysis.sweep_spec import SweepPoint, SweepSpec
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import MAX_SWEEP_POINTS, MAX_WORKERS, check_int, check_sweep_size
+from qaa_hw.shutdown import watch_parent
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +89,10 @@ def _limit_threads() -> None:
 
 
 def _worker_init(warm: bool) -> None:
-    """Worker start: one thread, quiet logging and, for the default point function, the
-    heavy imports (so that a point's wall time does not include them)."""
+    """Worker start: exit when the parent dies, one thread, quiet logging."""
+    watch_parent()
     _limit_threads()
     logging.basicConfig(level=logging.WARNING)
-    if warm:
-
-        _limit_threads()
 
 
 def run_point(point_fn: PointFunction, point: SweepPoint, limit_threads: bool = True,
@@ -380,6 +379,7 @@ def run_sweep(
     progress: bool = True,
     max_crashes: int = 2,
     on_result: Callable[[PointResult], None] | None = None,
+    max_points: int | None = MAX_SWEEP_POINTS,
 ) -> SweepSummary:
     """Evaluate every unfinished point of a sweep and store the results.
 
@@ -399,23 +399,32 @@ def run_sweep(
         max_crashes: local executor: worker deaths a point may cause on its own before it
             is recorded as failed.
         on_result: called in the parent with each result once it is stored.
+        max_points: refuse a sweep of more points, before any is built (``None``: no cap).
 
     Returns:
         A :class:`SweepSummary`.
 
     Raises:
-        ConfigError: unknown executor, ``workers < 1``, an unreachable Dask scheduler.
-        KeyboardInterrupt: after stopping the workers; finished points are kept.
+        ConfigError: unknown executor, ``workers`` outside 1..MAX_WORKERS, more than
+            ``max_points`` points, an unreachable Dask scheduler.
+        KeyboardInterrupt: after stopping the workers (also :class:`qaa_hw.shutdown.
+            Interrupted`, for SIGTERM/SIGHUP under the CLI); finished points are kept.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers={workers!r} is not valid; accepted: an integer >= 1")
+    check_int("workers", workers, 1, MAX_WORKERS)
+    if max_points is not None:
+        check_int("max_points", max_points, 1)
     if point_fn is None:
         from qaa_hw.analysis.evaluate import evaluate_point
 
         point_fn = evaluate_point
-    points = sweep.points() if isinstance(sweep, SweepSpec) else list(sweep)
+    if isinstance(sweep, SweepSpec):
+        check_sweep_size(sweep.name, sweep.size, max_points)
+        points = sweep.points()
+    else:
+        points = list(sweep)
+        check_sweep_size("sweep", len(points), max_points)
     unique = list({p.key: p for p in points}.values())
     t0 = time.perf_counter()
     with ResultStore(out_dir) as store:

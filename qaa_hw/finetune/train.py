@@ -274,10 +274,7 @@ def check_resume(out: Path, config: TrainConfig) -> int:
     ckpt = out / CHECKPOINT
     if not ckpt.exists():
         raise ConfigError(f"--resume given but {str(ckpt)!r} does not exist")
-    try:
-        step = int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"])
-    except Exception as e:
-        raise ConfigError(f"cannot read checkpoint {str(ckpt)!r}: {e}") from e
+    step = int(_read_checkpoint(ckpt, config)["step"])
     if config.steps < step:
         raise ConfigError(
             f"steps={config.steps} is fewer than the {step} steps already in {str(ckpt)!r}; "
@@ -298,15 +295,10 @@ def _config_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> list[str
             and json.dumps(saved.get(k), default=str) != json.dumps(current.get(k), default=str)]
 
 
-def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Optimizer,
-                    config: TrainConfig) -> int:
-    """Restore adapter, optimiser and RNG states; returns the step to continue from.
-
-    Raises:
-        ConfigError: unreadable checkpoint, or one written with different settings.
-    """
+def _read_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint's payload, if it was written with settings ``config`` may resume."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         raise ConfigError(f"cannot read checkpoint {str(path)!r}: {e}") from e
     differ = _config_mismatch(payload.get("config", {}), config.to_dict())
@@ -315,6 +307,17 @@ def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Op
             f"checkpoint {str(path)!r} was written with other settings ({', '.join(differ)}); "
             "use the same options to resume, or another --out"
         )
+    return payload
+
+
+def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Optimizer,
+                    config: TrainConfig) -> int:
+    """Restore adapter, optimiser and RNG states; returns the step to continue from.
+
+    Raises:
+        ConfigError: unreadable checkpoint, or one written with different settings.
+    """
+    payload = _read_checkpoint(path, config)
     load_trainable_state_dict(adapted.model, payload["adapter"])
     optimizer.load_state_dict(payload["optimizer"])
     _set_rng_state(payload["rng"])

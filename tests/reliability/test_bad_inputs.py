@@ -67,6 +67,7 @@ CASES: list[tuple[list[str], str]] = [
     # simulate
     (["simulate", *BRISBANE, "--seed", "-1"], rf"--seed=-1 is not valid; {SEED_RANGE}"),
     (["simulate", *BRISBANE, "--shots", "0"], r"--shots=0 is not valid; .*1\.\.1000000000"),
+    (["simulate", *BRISBANE, "--shots", "-2"], r"--shots=-2 is not valid"),
     (["simulate", *BRISBANE, "--shots", "10000000000"], r"--shots=10000000000 is not valid"),
     (["simulate", *BRISBANE, "--inputs", "0"], r"--inputs=0 is not valid"),
     (["simulate", *BRISBANE, "--inputs", "20000000"], r"--inputs=20000000 .*1\.\.10000000"),

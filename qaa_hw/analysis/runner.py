@@ -10,16 +10,20 @@ where it stopped and never duplicates a point.
   at most ``workers`` points in flight). When a worker process dies (killed, ``os._exit``,
   out of memory), every point then in flight is retried *alone* in a fresh pool, so a crash
   is blamed only on the point that causes it; a point that kills its worker
-  ``max_crashes`` times on its own is recorded as failed. Ctrl-C stops the workers and keeps
-  every finished point. Points that differ only in mitigation or shots go preferably to the
-  worker that just evaluated one of them (:class:`_Pending`), which has its compilation
-  cached.
+  ``max_crashes`` times on its own is recorded as failed. Ctrl-C (and, under the CLI,
+  SIGTERM and SIGHUP: :mod:`qaa_hw.shutdown`) stops the workers and keeps every finished
+  point; after SIGKILL of the parent each worker exits by itself within a second
+  (:func:`qaa_hw.shutdown.watch_parent`). Points that differ only in mitigation or shots go
+  preferably to the worker that just evaluated one of them (:class:`_Pending`), which has
+  its compilation cached.
 * ``executor="dask"``: the same point function on ``dask.distributed`` workers (a cluster at
   ``address``, a given ``client``, or a new ``LocalCluster`` of ``workers`` processes). Dask
   reschedules the tasks of a dead worker itself; a point that keeps killing workers ends as
   ``KilledWorker`` and is recorded as failed.
 
-A tqdm bar on stderr shows points done (resumed ones included), failures and time left.
+A tqdm bar on stderr shows points done (resumed ones included), failures and time left; a
+sweep is refused above ``max_points`` points before they are built, and a large one shows a
+bar while its points are prepared.
 """
 
 from __future__ import annotations
@@ -366,6 +370,18 @@ def _run_dask(points: Sequence[SweepPoint], point_fn: PointFunction, workers: in
             own_cluster.close()
 
 
+def _by_key(points: Sequence[SweepPoint], progress: bool) -> dict[str, SweepPoint]:
+    """Points by key (duplicates dropped), hashing each once; a bar on stderr while a large
+    sweep is prepared."""
+    items: Iterable[SweepPoint] = points
+    if progress and len(points) >= 10_000:
+        from tqdm import tqdm
+
+        items = tqdm(points, desc="preparing points", unit="pt", file=sys.stderr,
+                     leave=False, mininterval=0.5)
+    return {p.key: p for p in items}
+
+
 def run_sweep(
     sweep: SweepSpec | Iterable[SweepPoint],
     out_dir: str | Path,
@@ -425,13 +441,13 @@ def run_sweep(
     else:
         points = list(sweep)
         check_sweep_size("sweep", len(points), max_points)
-    unique = list({p.key: p for p in points}.values())
+    unique = _by_key(points, progress)
     t0 = time.perf_counter()
     with ResultStore(out_dir) as store:
         if isinstance(sweep, SweepSpec):
             store.set_meta(f"spec:{sweep.name}", sweep.to_dict())
         finished = store.keys(status="ok") if retry_failed else store.keys()
-        todo = [p for p in unique if p.key not in finished]
+        todo = [p for k, p in unique.items() if k not in finished]
         skipped = len(unique) - len(todo)
         name = sweep.name if isinstance(sweep, SweepSpec) else "sweep"
         bar = _Progress(len(unique), skipped, name, progress)

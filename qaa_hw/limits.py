@@ -31,6 +31,11 @@ MAX_SHOTS = 10**9
 #: Random inputs times amplitudes per input held at once by a noisy evaluation
 #: (2^27 float64 amplitudes: 1 GiB).
 MAX_INPUT_AMPLITUDES = 2**27
+#: ZNE: the largest noise scale factor (a circuit folded this many times over), the
+#: highest extrapolation order, and PEC's circuits sampled per input.
+MAX_SCALE_FACTOR = 101.0
+MAX_ZNE_ORDER = 16
+MAX_PEC_SAMPLES = 10**6
 #: Worker processes (each holds its own copy of the SDKs, about 500 MB).
 MAX_WORKERS = 256
 #: Generic cap on counts (steps, examples, tokens, samples, ...).

@@ -76,6 +76,8 @@ CASES: list[tuple[list[str], str]] = [
     (["simulate", *BRISBANE, "--mitigation", "foo"], r"unknown technique 'foo'"),
     (["simulate", *BRISBANE, "--scale-factors", "1,x"], r"--scale-factors='1,x' is not"),
     (["simulate", *BRISBANE, "--zne-order", "0"], r"--zne-order=0 is not valid"),
+    (["simulate", *BRISBANE, "--scale-factors", "1,1e9"],
+     r"--scale-factors='1,1e9': ZNE scale factors must be finite, >= 1 .* and <= 101"),
     (["simulate", *BRISBANE, "--pec-samples", "0"], r"--pec-samples=0 is not valid"),
     (["simulate", *BRISBANE, "--json", "{file}/r.json"], r"is a file, not a folder"),
     (["simulate", *BRISBANE, "--idle-noise", "maybe"], r"argument --idle-noise: invalid"),

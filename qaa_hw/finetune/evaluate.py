@@ -320,11 +320,11 @@ def evaluate_settings(
     results = []
     try:
         for setting in settings:
+            bar.describe(setting.label)  # before the backend: it may compile first
             if layers:
                 set_qaa_backend(adapted.lm, make_backend(
                     setting, layers[0][1].spec, compile_cache, prep_noise=prep_noise,
                     seed=seed))
-            bar.describe(setting.label)
             result = evaluate_model(adapted, tokenizer, examples, tick=bar.tick, **kwargs)
             logger.info("%s: loss %.4f rougeL %.4f", setting.label, result.loss,
                         result.scores.rouge_l)

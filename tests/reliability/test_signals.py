@@ -136,6 +136,25 @@ def test_dask_sweep_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     assert ResultStore(out).count()["failed"] == 0
 
 
+@pytest.mark.slow
+def test_report_stops_its_quick_sweep_cleanly_on_sigterm(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    argv = ["report", "--devices", "ibm_torino", "--out", str(out), "--workers", "2",
+            "--no-progress"]
+    proc = _start(tmp_path, argv, "slow_point")
+    try:
+        assert _wait_for(lambda: _count(out / "sweep") >= 2, 120), "no point in 120 s"
+        assert proc.poll() is None, "the sweep finished before it could be stopped"
+    finally:
+        code, err = _stop_and_check(proc, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == (
+        f"qaa_hw report: interrupted by SIGTERM; finished sweep points are kept in "
+        f"{out}/sweep/results.sqlite; rerun the same command to resume")
+    assert ResultStore(out / "sweep").count()["failed"] == 0
+    assert not (out / "report.html").exists()
+
+
 def _finetune_argv(out: Path, steps: int) -> list[str]:
     return [sys.executable, "-m", "qaa_hw", "finetune", "--model", "tiny", "--out", str(out),
             "--steps", str(steps), "--batch-size", "2", "--train-examples", "8",

@@ -127,3 +127,7 @@ def test_evaluate_noisy_checks_its_numbers(line3_device: Any) -> None:
         evaluate_noisy(compiled, seed=-1)
     with pytest.raises(ConfigError, match=r"inputs=0 is not valid"):
         evaluate_noisy(compiled, inputs=0)
+    from qaa_hw.mitigation import Mitigator
+
+    with pytest.raises(ConfigError, match=r"seed=-1 is not valid"):
+        Mitigator(compiled, seed=-1)

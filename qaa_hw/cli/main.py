@@ -68,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qaa_hw {args.command}: error: {_one_line(str(e))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as e:  # the environment (a full disk, a vanished folder), not a bug
+        logging.getLogger(__name__).debug("OSError in %s", args.command, exc_info=True)
         where = f" {str(e.filename)!r}" if e.filename else ""
         print(f"qaa_hw {args.command}: error: cannot access{where}: "
               f"{_one_line(e.strerror or str(e))}", file=sys.stderr)

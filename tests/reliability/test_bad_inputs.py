@@ -182,3 +182,22 @@ def test_one_line_from_the_installed_entry_point(argv: list[str]) -> None:
                           text=True, env=subprocess_env(), timeout=120, check=False)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("error", "code", "line"), [
+    (OSError(28, "No space left on device", "/data/out.csv"), 2,
+     "qaa_hw devices: error: cannot access '/data/out.csv': No space left on device"),
+    (KeyboardInterrupt(), 130, "qaa_hw devices: interrupted by SIGINT"),
+])
+def test_an_environment_failure_or_ctrl_c_is_one_line(
+    error: BaseException, code: int, line: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from qaa_hw.cli import devices_cmd
+
+    def fail(args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(devices_cmd, "cmd_list", fail)
+    assert main(["devices", "list"]) == code
+    assert capsys.readouterr().err == line + "\n"

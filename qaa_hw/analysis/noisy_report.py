@@ -31,6 +31,7 @@ import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import MAX_COUNT, check_input_amplitudes, check_int, check_seed
 from qaa_hw.simulate.engine import Engine
 from qaa_hw.simulate.noise import noise_spec
 from qaa_hw.simulate.registry import make_engine, noisy_engines
@@ -162,7 +163,8 @@ def evaluate_noisy(
         progress: show a tqdm bar on stderr (engines that run one input at a time).
 
     Raises:
-        ConfigError: unknown engine or a non-positive number of inputs.
+        ConfigError: unknown engine, ``inputs`` or ``seed`` out of range
+            (:mod:`qaa_hw.limits`).
         SimulationError: invalid shots or prep_noise.
     """
     from qiskit.quantum_info import DensityMatrix, state_fidelity
@@ -174,8 +176,9 @@ def evaluate_noisy(
         raise ConfigError(
             f"engine={engine!r} is not valid; accepted: {', '.join(noisy_engines())}"
         )
-    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
-        raise ConfigError(f"inputs={inputs!r} is not valid; accepted: an integer >= 1")
+    check_int("inputs", inputs, 1, MAX_COUNT)
+    check_input_amplitudes("inputs", inputs, compiled.spec.num_qubits)
+    check_seed("seed", seed)
     shots = check_shots(shots)
     spec = compiled.spec
     x, theta = random_problem(compiled, inputs, seed)

@@ -10,19 +10,24 @@ from typing import Any
 from qaa_hw.analysis.assumptions import Thresholds
 from qaa_hw.devices.model import DeviceModel
 from qaa_hw.errors import ConfigError
+from qaa_hw.files import atomic_path, check_output_file
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def _check_path(path: str | Path) -> Path:
+def check_plot_path(path: str | Path) -> Path:
+    """A figure path: suffix in :data:`FIGURE_SUFFIXES`, folder created and writable.
+
+    Raises:
+        ConfigError: another suffix, or a path that cannot be written.
+    """
     out = Path(path)
     if out.suffix.lower() not in FIGURE_SUFFIXES:
         raise ConfigError(
             f"plot file {str(out)!r} has suffix {out.suffix!r}; accepted: "
             + ", ".join(FIGURE_SUFFIXES)
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out
+    return check_output_file(out, what="plot file")
 
 
 def device_positions(device: DeviceModel) -> dict[int, tuple[float, float]]:
@@ -69,7 +74,7 @@ def plot_coupling_map(
     from matplotlib import colors
     from matplotlib.collections import LineCollection
 
-    out = _check_path(path)
+    out = check_plot_path(path)
     pos = device_positions(device)
     graph = device.coupling_graph()
     size = max(5.0, min(14.0, 0.5 * device.num_qubits**0.5 * 2.2))
@@ -107,7 +112,7 @@ def plot_coupling_map(
     ax.set_aspect("equal")
     ax.axis("off")
     fig.tight_layout()
-    for p in [out, *(_check_path(out.with_suffix(f)) for f in formats if f != out.suffix)]:
+    for p in [out, *(check_plot_path(out.with_suffix(f)) for f in formats if f != out.suffix)]:
         _savefig(fig, p, dpi=120)
     plt.close(fig)
     return out
@@ -124,21 +129,24 @@ def _pyplot() -> Any:
 
 
 def _savefig(fig: Any, path: Path, *, dpi: int) -> None:
-    """Save reproducibly: no date in SVG/PDF metadata, fixed SVG element ids."""
+    """Save reproducibly (no date in SVG/PDF metadata, fixed SVG element ids) and
+    atomically (a failed save leaves no truncated file)."""
     import matplotlib
 
-    with matplotlib.rc_context({"svg.hashsalt": "qaa_hw"}):
-        fig.savefig(path, dpi=dpi,
+    with matplotlib.rc_context({"svg.hashsalt": "qaa_hw"}), atomic_path(
+        path, what="plot file"
+    ) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lower().lstrip("."),
                     metadata={"Date": None} if path.suffix in (".svg", ".pdf") else None)
 
 
 def _save(fig: Any, path: str | Path, formats: Sequence[str]) -> list[Path]:
     """Save ``fig`` to ``path`` and to the same stem with each extra suffix in ``formats``."""
     plt = _pyplot()
-    out = _check_path(path)
+    out = check_plot_path(path)
     written = [out]
     for suffix in formats:
-        extra = _check_path(out.with_suffix(suffix))
+        extra = check_plot_path(out.with_suffix(suffix))
         if extra != out:
             written.append(extra)
     fig.tight_layout()

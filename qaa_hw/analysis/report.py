@@ -30,6 +30,7 @@ from qaa_hw.analysis.assumptions import Thresholds, TrainingAssumptions
 from qaa_hw.analysis.feasibility import DeviceAssessment, assess_device, format_hours
 from qaa_hw.analysis.pareto import config_label
 from qaa_hw.errors import ConfigError, QaaHwError
+from qaa_hw.files import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -341,15 +342,15 @@ def build_report(
                  for f in failures])
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "report.html"
-    html_path.write_text(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    write_text_atomic(
+        html_path, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-        + "\n".join(w.html) + "\n</body></html>\n", encoding="utf-8")
+        + "\n".join(w.html) + "\n</body></html>\n")
     md_path = out / "report.md"
-    md_path.write_text("\n\n".join(w.md) + "\n", encoding="utf-8")
+    write_text_atomic(md_path, "\n\n".join(w.md) + "\n")
     json_path = out / "assessment.json"
-    json_path.write_text(json.dumps(
+    write_text_atomic(json_path, json.dumps(
         [s.assessment.to_dict() if s.assessment else {"device": s.device, "error": s.error}
-         for s in sections], indent=1, default=str) + "\n", encoding="utf-8")
+         for s in sections], indent=1, default=str) + "\n")
     plots = tuple(p for _, p in global_plots) + tuple(p for s in sections for _, p in s.plots)
     return ReportFiles(html_path, md_path, json_path, plots)

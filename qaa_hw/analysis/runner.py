@@ -10,16 +10,20 @@ where it stopped and never duplicates a point.
   at most ``workers`` points in flight). When a worker process dies (killed, ``os._exit``,
   out of memory), every point then in flight is retried *alone* in a fresh pool, so a crash
   is blamed only on the point that causes it; a point that kills its worker
-  ``max_crashes`` times on its own is recorded as failed. Ctrl-C stops the workers and keeps
-  every finished point. Points that differ only in mitigation or shots go preferably to the
-  worker that just evaluated one of them (:class:`_Pending`), which has its compilation
-  cached.
+  ``max_crashes`` times on its own is recorded as failed. Ctrl-C (and, under the CLI,
+  SIGTERM and SIGHUP: :mod:`qaa_hw.shutdown`) stops the workers and keeps every finished
+  point; after SIGKILL of the parent each worker exits by itself within a second
+  (:func:`qaa_hw.shutdown.watch_parent`). Points that differ only in mitigation or shots go
+  preferably to the worker that just evaluated one of them (:class:`_Pending`), which has
+  its compilation cached.
 * ``executor="dask"``: the same point function on ``dask.distributed`` workers (a cluster at
   ``address``, a given ``client``, or a new ``LocalCluster`` of ``workers`` processes). Dask
   reschedules the tasks of a dead worker itself; a point that keeps killing workers ends as
   ``KilledWorker`` and is recorded as failed.
 
-A tqdm bar on stderr shows points done (resumed ones included), failures and time left.
+A tqdm bar on stderr shows points done (resumed ones included), failures and time left; a
+sweep is refused above ``max_points`` points before they are built, and a large one shows a
+bar while its points are prepared.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from typing import Any
 from qaa_hw.analysis.store import PointResult, ResultStore
 from qaa_hw.analysis.sweep_spec import SweepPoint, SweepSpec
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import MAX_SWEEP_POINTS, MAX_WORKERS, check_int, check_sweep_size
+from qaa_hw.shutdown import watch_parent
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +93,10 @@ def _limit_threads() -> None:
 
 
 def _worker_init(warm: bool) -> None:
-    """Worker start: one thread, quiet logging and, for the default point function, the
-    heavy imports (so that a point's wall time does not include them)."""
+    """Worker start: exit when the parent dies, one thread, quiet logging."""
+    watch_parent()
     _limit_threads()
     logging.basicConfig(level=logging.WARNING)
-    if warm:
-
-        _limit_threads()
 
 
 def run_point(point_fn: PointFunction, point: SweepPoint, limit_threads: bool = True,
@@ -367,6 +370,18 @@ def _run_dask(points: Sequence[SweepPoint], point_fn: PointFunction, workers: in
             own_cluster.close()
 
 
+def _by_key(points: Sequence[SweepPoint], progress: bool) -> dict[str, SweepPoint]:
+    """Points by key (duplicates dropped), hashing each once; a bar on stderr while a large
+    sweep is prepared."""
+    items: Iterable[SweepPoint] = points
+    if progress and len(points) >= 10_000:
+        from tqdm import tqdm
+
+        items = tqdm(points, desc="preparing points", unit="pt", file=sys.stderr,
+                     leave=False, mininterval=0.5)
+    return {p.key: p for p in items}
+
+
 def run_sweep(
     sweep: SweepSpec | Iterable[SweepPoint],
     out_dir: str | Path,
@@ -380,6 +395,7 @@ def run_sweep(
     progress: bool = True,
     max_crashes: int = 2,
     on_result: Callable[[PointResult], None] | None = None,
+    max_points: int | None = MAX_SWEEP_POINTS,
 ) -> SweepSummary:
     """Evaluate every unfinished point of a sweep and store the results.
 
@@ -399,30 +415,39 @@ def run_sweep(
         max_crashes: local executor: worker deaths a point may cause on its own before it
             is recorded as failed.
         on_result: called in the parent with each result once it is stored.
+        max_points: refuse a sweep of more points, before any is built (``None``: no cap).
 
     Returns:
         A :class:`SweepSummary`.
 
     Raises:
-        ConfigError: unknown executor, ``workers < 1``, an unreachable Dask scheduler.
-        KeyboardInterrupt: after stopping the workers; finished points are kept.
+        ConfigError: unknown executor, ``workers`` outside 1..MAX_WORKERS, more than
+            ``max_points`` points, an unreachable Dask scheduler.
+        KeyboardInterrupt: after stopping the workers (also :class:`qaa_hw.shutdown.
+            Interrupted`, for SIGTERM/SIGHUP under the CLI); finished points are kept.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor={executor!r} is not valid; accepted: {', '.join(EXECUTORS)}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers={workers!r} is not valid; accepted: an integer >= 1")
+    check_int("workers", workers, 1, MAX_WORKERS)
+    if max_points is not None:
+        check_int("max_points", max_points, 1)
     if point_fn is None:
         from qaa_hw.analysis.evaluate import evaluate_point
 
         point_fn = evaluate_point
-    points = sweep.points() if isinstance(sweep, SweepSpec) else list(sweep)
-    unique = list({p.key: p for p in points}.values())
+    if isinstance(sweep, SweepSpec):
+        check_sweep_size(sweep.name, sweep.size, max_points)
+        points = sweep.points()
+    else:
+        points = list(sweep)
+        check_sweep_size("sweep", len(points), max_points)
+    unique = _by_key(points, progress)
     t0 = time.perf_counter()
     with ResultStore(out_dir) as store:
         if isinstance(sweep, SweepSpec):
             store.set_meta(f"spec:{sweep.name}", sweep.to_dict())
         finished = store.keys(status="ok") if retry_failed else store.keys()
-        todo = [p for p in unique if p.key not in finished]
+        todo = [p for k, p in unique.items() if k not in finished]
         skipped = len(unique) - len(todo)
         name = sweep.name if isinstance(sweep, SweepSpec) else "sweep"
         bar = _Progress(len(unique), skipped, name, progress)

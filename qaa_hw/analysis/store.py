@@ -14,18 +14,20 @@ Rows come back *tidy* (:meth:`ResultStore.rows`): the point's settings, then its
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sqlite3
 import statistics
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from qaa_hw.analysis.sweep_spec import SweepPoint
 from qaa_hw.errors import ConfigError
+from qaa_hw.files import atomic_path
 
 DB_NAME = "results.sqlite"
 SETTING_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SweepPoint))
@@ -137,10 +139,21 @@ class ResultStore:
         self.close()
 
     # --------------------------------------------------------------------- writes
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (full disk, read-only file) becomes one line; the transaction
+        is rolled back, so every point stored before stays intact."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise ConfigError(f"cannot write to results store {str(self.path)!r} ({e}); "
+                              "points stored before are kept; fix this and rerun to "
+                              "resume") from e
+
     def record(self, result: PointResult) -> None:
         """Insert or replace one point and commit (one transaction)."""
         results = {k: _json_value(v) for k, v in result.results.items()}
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO points (key, status, settings, results, error, "
                 "traceback, attempts, wall_s, worker, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -152,7 +165,7 @@ class ResultStore:
 
     def set_meta(self, name: str, value: Any) -> None:
         """Store a JSON value under ``name`` (e.g. the sweep spec)."""
-        with self._db:
+        with self._writing(), self._db:
             self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
                              (name, json.dumps(value, sort_keys=True)))
 
@@ -231,9 +244,10 @@ class ResultStore:
         """Write the tidy rows as CSV (empty cells for missing values)."""
         rows = self.rows(status=status)
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
         cols = self.columns(rows) or list(SETTING_COLUMNS)
-        with out.open("w", newline="", encoding="utf-8") as fh:
+        with atomic_path(out, what="CSV export") as tmp, tmp.open(
+            "w", newline="", encoding="utf-8"
+        ) as fh:
             writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
             writer.writeheader()
             for r in rows:
@@ -251,8 +265,8 @@ class ResultStore:
         if not rows:
             table = pa.table({c: pa.array([], pa.string()) for c in cols})
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, out)
+        with atomic_path(out, what="Parquet export") as tmp:
+            pq.write_table(table, tmp)
         return out
 
 

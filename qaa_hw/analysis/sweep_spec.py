@@ -37,15 +37,22 @@ from pathlib import Path
 from typing import Any
 
 from qaa_hw.analysis.assumptions import TrainingAssumptions
-from qaa_hw.circuits.spec import EMBEDDINGS, ENTANGLERS, MAX_QUBITS, READOUTS, ROTATIONS
+from qaa_hw.circuits.spec import (
+    EMBEDDINGS,
+    ENTANGLERS,
+    MAX_LAYERS,
+    MAX_QUBITS,
+    READOUTS,
+    ROTATIONS,
+)
 from qaa_hw.errors import ConfigError, did_you_mean
+from qaa_hw.limits import MAX_COUNT, MAX_SHOTS, SEED_MAX, check_input_amplitudes
 from qaa_hw.mitigation.techniques import EXECUTORS, ORDER, TECHNIQUES, technique_from_names
 from qaa_hw.simulate.engine import PREP_NOISE_MODES
 from qaa_hw.simulate.registry import noisy_engines
 
 #: Version of the key derivation; bump it when a setting changes meaning.
 KEY_VERSION = 1
-MAX_LAYERS = 64
 
 #: Axes in product order (the first varies slowest): YAML name -> SweepPoint field.
 AXES: dict[str, str] = {
@@ -286,8 +293,8 @@ def _axis_validators(check: _Checker) -> dict[str, Callable[[str, Any], Any]]:
         "entangler": lambda w, v: check.choice(w, v, ENTANGLERS),
         "embedding": lambda w, v: check.choice(w, v, EMBEDDINGS),
         "mitigation": lambda w, v: _mitigation_name(check, w, v),
-        "shots": lambda w, v: None if v is None else check.integer(w, v, 1),
-        "seeds": lambda w, v: check.integer(w, v, 0),
+        "shots": lambda w, v: None if v is None else check.integer(w, v, 1, MAX_SHOTS),
+        "seeds": lambda w, v: check.integer(w, v, 0, SEED_MAX),
     }
 
 
@@ -354,7 +361,11 @@ def parse_sweep_spec(data: Any, *, source: str = "<dict>") -> SweepSpec:
             settings[key] = data[key]
     settings["engine"] = check.choice("engine", settings["engine"], noisy_engines())
     settings["prep_noise"] = check.choice("prep_noise", settings["prep_noise"], PREP_NOISE_MODES)
-    settings["inputs"] = check.integer("inputs", settings["inputs"], 1)
+    settings["inputs"] = check.integer("inputs", settings["inputs"], 1, MAX_COUNT)
+    try:
+        check_input_amplitudes("inputs", settings["inputs"], max(axes["qubits"]))
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from e
     settings["mitigation_inputs"] = check.integer("mitigation_inputs",
                                                   settings["mitigation_inputs"], 1)
     if settings["mitigation_inputs"] > settings["inputs"]:

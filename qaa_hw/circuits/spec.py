@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from qaa_hw.circuits.gates import ROTATION_SETS
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import check_float, check_int
 
 #: A rotation set name, validated against :data:`~qaa_hw.circuits.gates.ROTATION_SETS`.
 Rotations = str
@@ -36,6 +37,8 @@ EMBEDDINGS: tuple[str, ...] = ("exact", "approx")
 READOUTS: tuple[str, ...] = ("z", "probs")
 
 MAX_QUBITS = 16
+#: Ansatz layers (the compiled circuit's size grows linearly with them).
+MAX_LAYERS = 64
 
 
 def _check_choice(field_name: str, value: str, choices: Sequence[str]) -> None:
@@ -70,20 +73,13 @@ class QAASpec:
     native_pairs: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_qubits, int) or not 1 <= self.num_qubits <= MAX_QUBITS:
-            raise ConfigError(
-                f"qubits={self.num_qubits!r} is not valid; accepted: an integer 1..{MAX_QUBITS}"
-            )
-        if not isinstance(self.num_layers, int) or self.num_layers < 1:
-            raise ConfigError(f"layers={self.num_layers!r} is not valid; accepted: an integer >= 1")
+        check_int("qubits", self.num_qubits, 1, MAX_QUBITS)
+        check_int("layers", self.num_layers, 1, MAX_LAYERS)
         _check_choice("rotations", self.rotations, tuple(ROTATION_SETS))
         _check_choice("entangler", self.entangler, ENTANGLERS)
         _check_choice("embedding", self.embedding, EMBEDDINGS)
         _check_choice("readout", self.readout, READOUTS)
-        if not 0.0 < self.embedding_fidelity <= 1.0:
-            raise ConfigError(
-                f"embedding_fidelity={self.embedding_fidelity!r} is not valid; accepted: (0, 1]"
-            )
+        check_float("embedding_fidelity", self.embedding_fidelity, 0.0, 1.0, low_open=True)
         if self.native_pairs is not None:
             pairs = tuple((int(a), int(b)) for a, b in self.native_pairs)
             for a, b in pairs:

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from qaa_hw.circuits.spec import EMBEDDINGS, ENTANGLERS, READOUTS, ROTATIONS, QAASpec
-from qaa_hw.cli._common import format_table, non_negative_float, positive_int, write_json
+from qaa_hw.circuits.spec import (
+    EMBEDDINGS,
+    ENTANGLERS,
+    MAX_LAYERS,
+    MAX_QUBITS,
+    READOUTS,
+    ROTATIONS,
+    QAASpec,
+)
+from qaa_hw.cli._common import (
+    check_outputs,
+    format_table,
+    integer,
+    number,
+    seed,
+    write_json,
+)
+from qaa_hw.files import write_text_atomic
 
 METRIC_ROWS = (
     ("depth", "depth"),
@@ -24,13 +39,16 @@ METRIC_ROWS = (
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:
     """Options that define a QAA spec (shared by compile, simulate, ...)."""
-    parser.add_argument("--qubits", type=positive_int("--qubits"), default=4, help="n (default 4)")
-    parser.add_argument("--layers", type=positive_int("--layers"), default=2, help="L (default 2)")
+    parser.add_argument("--qubits", type=integer("--qubits", 1, MAX_QUBITS), default=4,
+                        help=f"n, 1..{MAX_QUBITS} (default 4)")
+    parser.add_argument("--layers", type=integer("--layers", 1, MAX_LAYERS), default=2,
+                        help=f"L, 1..{MAX_LAYERS} (default 2)")
     parser.add_argument("--rotations", choices=ROTATIONS, default="ry")
     parser.add_argument("--entangler", choices=ENTANGLERS, default="ring")
     parser.add_argument("--embedding", choices=EMBEDDINGS, default="exact")
     parser.add_argument(
-        "--embedding-fidelity", type=float, default=0.99, help="target of --embedding approx"
+        "--embedding-fidelity", type=number("--embedding-fidelity", 0.0, 1.0, low_open=True),
+        default=0.99, help="target of --embedding approx, in (0, 1] (default 0.99)"
     )
     parser.add_argument("--readout", choices=READOUTS, default="z")
 
@@ -40,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("compile", help="compile a QAA adapter for a device and report it")
     parser.add_argument("--device", required=True, help="catalog name, e.g. ibm_brisbane")
     add_spec_options(parser)
-    parser.add_argument("--seed", type=int, default=0, help="compiler seed (default 0)")
+    parser.add_argument("--seed", type=seed(), default=0, help="compiler seed (default 0)")
     parser.add_argument(
-        "--noise-scale", type=non_negative_float("--noise-scale"), default=1.0,
+        "--noise-scale", type=number("--noise-scale"), default=1.0,
         help="multiply every error and divide T1/T2 by this factor (default 1)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip Qiskit's level 3")
@@ -72,6 +90,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from qaa_hw.devices.model import scale_noise
 
     spec = spec_from_args(args)
+    check_outputs(args)
     device = scale_noise(load_device(args.device), args.noise_scale)
     t0 = time.perf_counter()
     ours = compile_adapter(spec, device, seed=args.seed)
@@ -105,9 +124,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.qasm:
         from qiskit import qasm3
 
-        path = Path(args.qasm)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(qasm3.dumps(ours.circuit))
+        path = write_text_atomic(args.qasm, qasm3.dumps(ours.circuit), what="--qasm file")
         print(f"OpenQASM 3 written to {path}")
     if args.plot:
         from qaa_hw.analysis.plots import plot_coupling_map

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from qaa_hw.cli._common import format_table, write_json
+from qaa_hw.cli._common import check_outputs, format_table, write_json
 
 LIST_COLUMNS = (
     "name",
@@ -43,6 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from qaa_hw.devices.catalog import available_devices, load_device
 
+    check_outputs(args)
     names = available_devices()
     rows = []
     for name in tqdm(names, desc="loading devices", unit="dev", file=sys.stderr, leave=False):
@@ -62,6 +63,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     """Print the device's calibration summary and per-qubit extremes; optionally plot."""
     from qaa_hw.devices.catalog import load_device
 
+    check_outputs(args)
     device = load_device(args.name)
     summary = device.summary()
     print(f"{device.name}  ({device.family}, {device.num_qubits} qubits)")

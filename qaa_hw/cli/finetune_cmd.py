@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
-from qaa_hw.circuits.spec import ROTATIONS
-from qaa_hw.cli._common import format_table, non_negative_float, positive_int
+from qaa_hw.circuits.spec import MAX_LAYERS, MAX_QUBITS, ROTATIONS
+from qaa_hw.cli._common import csv_list, format_table, integer, number, seed
+from qaa_hw.limits import MAX_SHOTS
 
 METHOD_CHOICES = ("qaa", "lora", "prefix", "sora")
 TABLE_COLUMNS = ("backend", "device", "noise_scale", "mitigation", "loss", "perplexity", "bleu",
                  "rouge_l", "bertscore")
-
-
-def _csv(kind: Callable[[str], object], name: str) -> Callable[[str], list]:
-    def parse(text: str) -> list:
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        if not items:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is empty")
-        return [kind(t) for t in items]
-
-    return parse
-
-
-def _non_negative_int(name: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name}={value} is not valid; accepted: >= 0")
-        return value
-
-    return parse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,60 +36,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--task", default="e2e_mini", help="shipped task (default e2e_mini)")
     g.add_argument("--train", dest="train_file", help="training JSONL (prompt, response)")
     g.add_argument("--test", dest="test_file", help="test JSONL (prompt, response)")
-    g.add_argument("--train-examples", type=positive_int("--train-examples"),
+    g.add_argument("--train-examples", type=integer("--train-examples"),
                    help="use the first N training examples")
-    g.add_argument("--eval-examples", type=positive_int("--eval-examples"), default=40,
+    g.add_argument("--eval-examples", type=integer("--eval-examples"), default=40,
                    help="test examples per evaluation (default 40)")
     t = p.add_argument_group("training")
-    t.add_argument("--steps", type=positive_int("--steps"), default=100,
+    t.add_argument("--steps", type=integer("--steps"), default=100,
                    help="optimiser steps (default 100)")
-    t.add_argument("--batch-size", type=positive_int("--batch-size"), default=8)
-    t.add_argument("--lr", type=non_negative_float("--lr"),
+    t.add_argument("--batch-size", type=integer("--batch-size", 1, 4096), default=8)
+    t.add_argument("--lr", type=number("--lr", 0.0, 10.0, low_open=True),
                    help="AdamW learning rate (default per method: qaa 5e-3, lora 2e-3, "
                         "prefix 1e-2, sora 2e-3)")
-    t.add_argument("--max-length", type=positive_int("--max-length"), default=256,
+    t.add_argument("--max-length", type=integer("--max-length", 1, 32768), default=256,
                    help="token limit of prompt + response (default 256)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=positive_int("--threads"), help="torch CPU threads")
-    t.add_argument("--checkpoint-every", type=_non_negative_int("--checkpoint-every"),
+    t.add_argument("--seed", type=seed(), default=0)
+    t.add_argument("--threads", type=integer("--threads", 1, 1024), help="torch CPU threads")
+    t.add_argument("--checkpoint-every", type=integer("--checkpoint-every", 0),
                    default=50, help="steps between checkpoints (0: only at the end)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     q = p.add_argument_group("QAA adapter")
-    q.add_argument("--qubits", type=positive_int("--qubits"), default=4)
-    q.add_argument("--layers", type=positive_int("--layers"), default=2)
+    q.add_argument("--qubits", type=integer("--qubits", 1, MAX_QUBITS), default=4)
+    q.add_argument("--layers", type=integer("--layers", 1, MAX_LAYERS), default=2)
     q.add_argument("--rotations", default="ry", help=f"one of {', '.join(ROTATIONS)}")
     q.add_argument("--entangler", default="ring", help="ring, line or all_to_all")
     q.add_argument("--readout", default="z", help="z or probs")
-    q.add_argument("--targets", type=_csv(str, "--targets"), default=["q_proj", "v_proj"],
+    q.add_argument("--targets", type=csv_list("--targets"), default=["q_proj", "v_proj"],
                    help="comma-separated target modules, all methods (default q_proj,v_proj)")
     q.add_argument("--train-down", action="store_true",
                    help="train the down-projection (default: fixed random projection)")
     q.add_argument("--train-noise", default="none",
                    help="'none' (ideal circuits) or a device: train under its noise")
-    q.add_argument("--train-noise-scale", type=non_negative_float("--train-noise-scale"),
+    q.add_argument("--train-noise-scale", type=number("--train-noise-scale"),
                    default=1.0, help="noise scale of --train-noise (default 1)")
     q.add_argument("--prep-noise", default="effective",
                    help="noisy-engine preparation noise: effective (default), none or exact")
     b = p.add_argument_group("baselines")
-    b.add_argument("--rank", type=positive_int("--rank"), default=8, help="LoRA/SoRA rank")
-    b.add_argument("--alpha", type=non_negative_float("--alpha"), default=16.0,
+    b.add_argument("--rank", type=integer("--rank", 1, 4096), default=8, help="LoRA/SoRA rank")
+    b.add_argument("--alpha", type=number("--alpha"), default=16.0,
                    help="LoRA/SoRA alpha (default 16)")
-    b.add_argument("--prefix-tokens", type=positive_int("--prefix-tokens"), default=10)
-    b.add_argument("--sora-lambda", type=non_negative_float("--sora-lambda"), default=1e-3,
+    b.add_argument("--prefix-tokens", type=integer("--prefix-tokens", 1, 4096), default=10)
+    b.add_argument("--sora-lambda", type=number("--sora-lambda"), default=1e-3,
                    help="SoRA L1 strength of the gates (default 1e-3)")
     e = p.add_argument_group("evaluation")
-    e.add_argument("--eval-devices", type=_csv(str, "--eval-devices"), default=[],
+    e.add_argument("--eval-devices", type=csv_list("--eval-devices"), default=[],
                    help="comma-separated devices for noisy evaluation of QAA")
-    e.add_argument("--eval-noise", type=_csv(float, "--eval-noise"), default=[1.0],
+    e.add_argument("--eval-noise", type=csv_list("--eval-noise", number("--eval-noise")),
+                   default=[1.0],
                    help="comma-separated noise scales (default 1)")
-    e.add_argument("--mitigation", type=_csv(str, "--mitigation"), default=["none"],
+    e.add_argument("--mitigation", type=csv_list("--mitigation"), default=["none"],
                    help="comma-separated: none, zne (Richardson at 1,3,5 with gate folding), "
                         "zne:pulse_stretch or zne:fold_all (default none)")
-    e.add_argument("--shots", type=positive_int("--shots"),
+    e.add_argument("--shots", type=integer("--shots", 1, MAX_SHOTS),
                    help="finite shots per token in noisy evaluation (default exact)")
-    e.add_argument("--eval-every", type=_non_negative_int("--eval-every"), default=0,
+    e.add_argument("--eval-every", type=integer("--eval-every", 0), default=0,
                    help="evaluate every N steps (default 0: at the end only)")
-    e.add_argument("--max-new-tokens", type=positive_int("--max-new-tokens"), default=48)
+    e.add_argument("--max-new-tokens", type=integer("--max-new-tokens", 1, 32768), default=48)
     e.add_argument("--no-bertscore", action="store_true", help="skip BERTScore")
     p.set_defaults(func=cmd_finetune)
 
@@ -153,7 +131,9 @@ def config_from_args(args: argparse.Namespace) -> object:
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Train, evaluate, print the evaluation table."""
     from qaa_hw.errors import ConfigError
-    from qaa_hw.finetune.train import run_finetune
+    from qaa_hw.files import check_output_dir
+    from qaa_hw.finetune.train import CHECKPOINT, run_finetune
+    from qaa_hw.shutdown import as_interrupted
     from qaa_hw.simulate.engine import PREP_NOISE_MODES
 
     if args.prep_noise not in PREP_NOISE_MODES:
@@ -170,8 +150,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
         load_device(device)
     config = config_from_args(args)
-    summary = run_finetune(config, args.out, resume=args.resume,  # type: ignore[arg-type]
-                           progress=not args.no_progress)
+    out = check_output_dir(args.out, what="--out")
+    try:
+        summary = run_finetune(config, out, resume=args.resume,  # type: ignore[arg-type]
+                               progress=not args.no_progress)
+    except KeyboardInterrupt as e:
+        raise as_interrupted(e, f"finished steps are kept in {out}/{CHECKPOINT}; rerun the "
+                                "same command with --resume to continue") from None
     print(f"{args.method} on {args.model}: {summary.trainable_params:,} trainable parameters "
           f"({100 * summary.trainable_share:.4f}% of {summary.total_params:,}); "
           f"{summary.steps_done} steps, final training loss {summary.final_loss:.4f}, "

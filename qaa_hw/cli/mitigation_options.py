@@ -15,8 +15,9 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from qaa_hw.cli._common import positive_int
+from qaa_hw.cli._common import integer
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import MAX_PEC_SAMPLES, MAX_ZNE_ORDER
 from qaa_hw.mitigation.scaling import SCALINGS
 from qaa_hw.mitigation.techniques import (
     DDD,
@@ -91,13 +92,14 @@ def add_mitigation_options(parser: argparse.ArgumentParser) -> None:
                        help="ZNE noise amplification: gate folding (runnable on hardware; "
                             "default fold_random) or pulse_stretch (gate errors and "
                             "relaxation scaled, readout not)")
-    group.add_argument("--zne-order", type=positive_int("--zne-order"), default=2,
+    group.add_argument("--zne-order", type=integer("--zne-order", 1, MAX_ZNE_ORDER), default=2,
                        help="order of --zne-factory polynomial (default 2)")
     group.add_argument("--rem-method", choices=REM_METHODS, default="tensored",
                        help="REM confusion matrices: per qubit or one mean (default tensored)")
     group.add_argument("--ddd-rule", choices=DDD_RULES, default="xx",
                        help="DDD sequence (default xx)")
-    group.add_argument("--pec-samples", type=positive_int("--pec-samples"), default=100,
+    group.add_argument("--pec-samples", type=integer("--pec-samples", 1, MAX_PEC_SAMPLES),
+                       default=100,
                        help="PEC circuits sampled per input (default 100)")
     group.add_argument("--pec-representation", choices=PEC_REPRESENTATIONS, default="global",
                        help="PEC depolarising representation (default global)")

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qaa_hw.cli._common import format_table, positive_int
+from qaa_hw.cli._common import format_table, integer
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import MAX_SHOTS, MAX_WORKERS
 
 if TYPE_CHECKING:
     from qaa_hw.analysis.assumptions import TrainingAssumptions
@@ -34,15 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--sweep", metavar="DIR",
                         help="a sweep output folder (with results.sqlite) to report on")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
+    parser.add_argument("--workers", type=integer("--workers", 1, MAX_WORKERS), default=None,
                         help="workers of the quick default sweep (default: the number of CPUs)")
-    parser.add_argument("--tokens-per-step", type=positive_int("--tokens-per-step"),
+    parser.add_argument("--tokens-per-step", type=integer("--tokens-per-step"),
                         help="tokens per optimizer step (default 512)")
-    parser.add_argument("--modules", type=positive_int("--modules"),
+    parser.add_argument("--modules", type=integer("--modules"),
                         help="adapted modules per token (default 2)")
-    parser.add_argument("--steps-per-epoch", type=positive_int("--steps-per-epoch"),
+    parser.add_argument("--steps-per-epoch", type=integer("--steps-per-epoch"),
                         help="optimizer steps per epoch (default 250)")
-    parser.add_argument("--shots", type=positive_int("--shots"),
+    parser.add_argument("--shots", type=integer("--shots", 1, MAX_SHOTS),
                         help="shots per circuit for exact sweep points (default 1000)")
     parser.add_argument("--gradient", choices=("parameter_shift", "forward"),
                         help="circuits per token: 2P+1 (parameter_shift, default) or 1")
@@ -69,13 +70,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from qaa_hw.analysis.runner import run_sweep
     from qaa_hw.analysis.store import DB_NAME, ResultStore
     from qaa_hw.analysis.sweep_spec import check_device_name, quick_spec
+    from qaa_hw.files import check_output_dir
+    from qaa_hw.shutdown import as_interrupted
 
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     if not devices:
         raise ConfigError(f"--devices={args.devices!r}: expected comma-separated device names")
     for i, d in enumerate(devices):
         check_device_name(d, source="--devices", where=f"device {i + 1}")
-    out = Path(args.out)
+    out = check_output_dir(args.out, what="--out")
     if args.sweep:
         sweep_dir = Path(args.sweep)
         if not (sweep_dir / DB_NAME).is_file():
@@ -88,7 +91,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         workers = args.workers or max(1, os.cpu_count() or 1)
         print(f"no --sweep given: running the quick default sweep ({spec.size} points, "
               f"{workers} workers) into {sweep_dir}")
-        summary = run_sweep(spec, sweep_dir, workers=workers, progress=not args.no_progress)
+        try:
+            summary = run_sweep(spec, sweep_dir, workers=workers, progress=not args.no_progress)
+        except KeyboardInterrupt as e:
+            raise as_interrupted(e, f"finished sweep points are kept in {sweep_dir}/"
+                                    "results.sqlite; rerun the same command to resume") from None
         print(f"sweep done in {summary.seconds:.1f} s ({summary.ok} evaluated, "
               f"{summary.failed} failed, {summary.skipped} resumed)")
         note = f"the quick default sweep in {sweep_dir}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from qaa_hw.cli._common import format_table, non_negative_float, positive_int, write_json
+from qaa_hw.cli._common import check_outputs, format_table, integer, number, seed, write_json
 from qaa_hw.cli.compile_cmd import add_spec_options, spec_from_args
 from qaa_hw.cli.mitigation_options import add_mitigation_options, run_mitigation_report
+from qaa_hw.limits import MAX_COUNT, MAX_SHOTS, check_input_amplitudes
 
 ENGINE_HELP = (
     "fast: our Heisenberg-picture engine (default); exact: our density-matrix engine; "
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", required=True, help="catalog name, e.g. ibm_brisbane")
     add_spec_options(parser)
     parser.add_argument(
-        "--noise-scale", type=non_negative_float("--noise-scale"), default=1.0,
+        "--noise-scale", type=number("--noise-scale"), default=1.0,
         help="multiply every error and divide T1/T2 by this factor (default 1)",
     )
     parser.add_argument("--engine", default="fast", help=ENGINE_HELP)
@@ -44,11 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
              "also gives the outputs without it); off reproduces the older model",
     )
     parser.add_argument("--prep-noise", default="exact", help=PREP_NOISE_HELP)
-    parser.add_argument("--shots", type=int, default=None,
+    parser.add_argument("--shots", type=integer("--shots", 1, MAX_SHOTS), default=None,
                         help="shots per input (default: exact expectation values)")
-    parser.add_argument("--inputs", type=positive_int("--inputs"), default=16,
+    parser.add_argument("--inputs", type=integer("--inputs", 1, MAX_COUNT), default=16,
                         help="number K of random inputs (default 16)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed(), default=0,
                         help="seed of the compiler, theta and the inputs (default 0)")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     add_mitigation_options(parser)
@@ -63,6 +64,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from qaa_hw.devices.model import scale_noise
 
     spec = spec_from_args(args)
+    check_input_amplitudes("--inputs", args.inputs, spec.num_qubits)
+    check_outputs(args)
     device = scale_noise(load_device(args.device), args.noise_scale)
     compiled = compile_adapter(spec, device, seed=args.seed)
     report = evaluate_noisy(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from qaa_hw.cli._common import format_table, positive_int
+from qaa_hw.cli._common import format_table, integer
+from qaa_hw.limits import MAX_SWEEP_POINTS, MAX_WORKERS
 
 EXECUTOR_HELP = (
     "local: a process pool of --workers processes (default); dask: dask.distributed workers "
@@ -30,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("spec", help="sweep spec YAML file, e.g. analysis/default_study.yaml")
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default out/sweeps/<spec name>)")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
+    parser.add_argument("--workers", type=integer("--workers", 1, MAX_WORKERS), default=None,
                         help="worker processes (default: the number of CPUs)")
+    parser.add_argument("--max-points", type=integer("--max-points", 1, None),
+                        default=MAX_SWEEP_POINTS, metavar="N",
+                        help=f"refuse sweeps of more than N points (default {MAX_SWEEP_POINTS:,})")
     parser.add_argument("--executor", choices=("local", "dask"), default=None,
                         help=EXECUTOR_HELP)
     parser.add_argument("--address", metavar="ADDR",
@@ -47,21 +50,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from qaa_hw.analysis.runner import run_sweep
     from qaa_hw.analysis.store import ResultStore
     from qaa_hw.analysis.sweep_spec import load_sweep_spec
+    from qaa_hw.files import check_output_dir
+    from qaa_hw.shutdown import as_interrupted
 
     spec = load_sweep_spec(args.spec)
-    out = Path(args.out) if args.out else Path("out") / "sweeps" / spec.name
+    out = check_output_dir(Path(args.out) if args.out else Path("out") / "sweeps" / spec.name,
+                           what="--out")
     executor = args.executor or ("dask" if args.address else "local")
-    workers = args.workers or max(1, os.cpu_count() or 1)
-    print(f"sweep {spec.name!r}: {spec.size} points -> {out}/results.sqlite "
-          f"({executor}, {workers} workers)")
+    workers = min(args.workers or max(1, os.cpu_count() or 1), MAX_WORKERS)
+    print(f"sweep {spec.name!r}: {spec.size:,} points -> {out}/results.sqlite "
+          f"({executor}, {workers} workers)", flush=True)
     try:
         summary = run_sweep(spec, out, workers=workers, executor=executor,
                             address=args.address, retry_failed=args.retry_failed,
-                            progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print(f"qaa_hw: sweep interrupted; finished points are kept in {out}/results.sqlite; "
-              "rerun the same command to resume", file=sys.stderr)
-        raise
+                            progress=not args.no_progress, max_points=args.max_points)
+    except KeyboardInterrupt as e:
+        raise as_interrupted(e, f"finished points are kept in {out}/results.sqlite; rerun "
+                                "the same command to resume") from None
     with ResultStore(out) as store:
         csv_path = store.export_csv(out / "results.csv")
         parquet_path = store.export_parquet(out / "results.parquet")

@@ -43,13 +43,12 @@ import networkx as nx
 
 from qaa_hw.devices.model import DeviceModel, InstructionProperties, Qargs, QubitProperties
 from qaa_hw.errors import DeviceError
+from qaa_hw.limits import MAX_ALL_TO_ALL_QUBITS, MAX_DEVICE_QUBITS
 
 SYNTHETIC_PREFIX = "synthetic:"
 TOPOLOGIES = ("line:N", "ring:N", "grid:N", "grid:RxC", "heavy_hex:N", "all_to_all:N")
 GATES = ("cx", "cz", "ecr")
-MAX_QUBITS = 1024
-MAX_ALL_TO_ALL = 128
-HEAVY_HEX_DISTANCE = 41  # 4161 qubits: room for a centred ball of MAX_QUBITS
+HEAVY_HEX_DISTANCE = 41  # 4161 qubits: room for a centred ball of MAX_DEVICE_QUBITS
 
 #: Query keys and their defaults (``2q_error`` is an alias of ``cx_error``).
 DEFAULTS: dict[str, Any] = {
@@ -111,7 +110,7 @@ class SyntheticSpec:
             n = shape[0] * shape[1]
         else:
             n = _size(name, size, f"{kind} size")
-        limit = MAX_ALL_TO_ALL if kind == "all_to_all" else MAX_QUBITS
+        limit = MAX_ALL_TO_ALL_QUBITS if kind == "all_to_all" else MAX_DEVICE_QUBITS
         if n > limit or (kind == "ring" and n < 3):
             raise DeviceError(
                 f"synthetic device {name!r}: {kind} needs "

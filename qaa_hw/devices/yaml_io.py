@@ -43,6 +43,8 @@ from qaa_hw.devices.model import (
     QubitProperties,
 )
 from qaa_hw.errors import DeviceError
+from qaa_hw.files import write_text_atomic
+from qaa_hw.limits import MAX_ALL_TO_ALL_QUBITS, MAX_DEVICE_FILE_BYTES, MAX_DEVICE_QUBITS
 
 TOP_LEVEL_KEYS = (
     "name",
@@ -181,6 +183,13 @@ def _qubits(r: _Reader, data: Mapping[str, Any]) -> list[QubitProperties]:
     r.keys(qdefaults, "defaults.qubit", QUBIT_KEYS + QUBIT_OPTIONAL_KEYS)
     entries = data.get("qubits")
     n = r.count(data["num_qubits"], "num_qubits") if "num_qubits" in data else None
+    size = n if n is not None else len(entries) if isinstance(entries, list) else 0
+    limit = MAX_ALL_TO_ALL_QUBITS if data.get("coupling") == ALL_TO_ALL else MAX_DEVICE_QUBITS
+    if size > limit:
+        where = "num_qubits" if n is not None else "qubits"
+        kind = "an all_to_all device" if limit == MAX_ALL_TO_ALL_QUBITS else "a device"
+        raise r.fail(where, f"{size} qubits is more than {kind} may have; accepted: 1..{limit} "
+                            "(the cap of synthetic devices)")
     if entries is None:
         if n is None:
             raise r.fail("qubits", "missing required field (or give num_qubits and defaults)")
@@ -353,6 +362,9 @@ def load_yaml_device(path: str | Path) -> DeviceModel:
     """
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_DEVICE_FILE_BYTES:
+            raise DeviceError(f"{path}: device file of {path.stat().st_size:,} bytes is larger "
+                              f"than the accepted {MAX_DEVICE_FILE_BYTES:,}")
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise DeviceError(f"{path}: cannot read device file ({e.strerror or e})") from e
@@ -371,4 +383,4 @@ def load_yaml_device(path: str | Path) -> DeviceModel:
 def dump_yaml_device(device: DeviceModel, path: str | Path) -> None:
     """Write ``device.to_dict()`` as YAML; :func:`load_yaml_device` reads it back."""
     text = yaml.safe_dump(device.to_dict(), sort_keys=False, default_flow_style=None, width=100)
-    Path(path).write_text(text, encoding="utf-8")
+    write_text_atomic(path, text, what="device file")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -164,8 +164,9 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 @torch.no_grad()
 def mean_loss(adapted: AdaptedModel, tokenizer: Any, examples: Sequence[Example], *,
-              max_length: int, batch_size: int) -> float:
-    """Mean loss per response token (teacher forcing)."""
+              max_length: int, batch_size: int, tick: Callable[[], None] | None = None
+              ) -> float:
+    """Mean loss per response token (teacher forcing); ``tick()`` after each batch."""
     encoded = encode_examples(tokenizer, examples, max_length=max_length)
     total = 0.0
     count = 0
@@ -175,6 +176,8 @@ def mean_loss(adapted: AdaptedModel, tokenizer: Any, examples: Sequence[Example]
         n = int((batch["labels"][:, 1:] != -100).sum())
         total += float(out.loss) * n
         count += n
+        if tick is not None:
+            tick()
     return total / max(count, 1)
 
 
@@ -186,10 +189,12 @@ def greedy_generate(
     *,
     max_new_tokens: int = 48,
     batch_size: int = 16,
+    tick: Callable[[], None] | None = None,
 ) -> list[str]:
     """Greedy continuations of ``prompts`` (left-padded batches, KV cache), decoded.
 
-    Generation stops at EOS or after ``max_new_tokens``; special tokens are removed.
+    Generation stops at EOS or after ``max_new_tokens``; special tokens are removed;
+    ``tick()`` is called after each batch.
     """
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
@@ -228,7 +233,14 @@ def greedy_generate(
             if eos is not None and eos in row:
                 row = row[:row.index(eos)]
             texts.append(tokenizer.decode(row, skip_special_tokens=True).strip())
+        if tick is not None:
+            tick()
     return texts
+
+
+def eval_batches(examples: int, batch_size: int) -> int:
+    """Batches :func:`evaluate_model` runs: the loss's and the generation's."""
+    return 2 * math.ceil(examples / batch_size)
 
 
 def evaluate_model(
@@ -240,16 +252,19 @@ def evaluate_model(
     batch_size: int = 16,
     max_new_tokens: int = 48,
     bertscore: BertScoreModel | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> EvalResult:
-    """Loss, perplexity and generation scores of ``adapted`` on ``examples``."""
+    """Loss, perplexity and generation scores of ``adapted`` on ``examples``; ``tick()``
+    after each batch of the loss and of the generation (:func:`eval_batches` of them)."""
     start = time.perf_counter()
     was_training = adapted.model.training
     adapted.model.eval()
     try:
         loss = mean_loss(adapted, tokenizer, examples, max_length=max_length,
-                         batch_size=batch_size)
+                         batch_size=batch_size, tick=tick)
         preds = greedy_generate(adapted, tokenizer, [e.prompt for e in examples],
-                                max_new_tokens=max_new_tokens, batch_size=batch_size)
+                                max_new_tokens=max_new_tokens, batch_size=batch_size,
+                                tick=tick)
     finally:
         adapted.model.train(was_training)
     refs = [e.response.strip() for e in examples]
@@ -287,29 +302,59 @@ def evaluate_settings(
     compile_cache: CompileCache,
     prep_noise: str = "effective",
     seed: int = 0,
+    progress: bool = False,
     **kwargs: Any,
 ) -> list[tuple[EvalSetting, EvalResult]]:
     """:func:`evaluate_model` once per setting (QAA only; other methods: ideal only).
 
-    The QAA layers' backends are restored afterwards.
+    The QAA layers' backends are restored afterwards. ``progress``: a tqdm bar on stderr
+    over every batch of every setting, labelled with the current setting.
     """
     from qaa_hw.adapters.qaa import qaa_layers, set_qaa_backend
 
     layers = list(qaa_layers(adapted.lm))
     if not layers:
-        return [(EvalSetting(), evaluate_model(adapted, tokenizer, examples, **kwargs))]
-    previous = layers[0][1].backend
-    spec = layers[0][1].spec
+        settings = [EvalSetting()]
+    bar = _EvalProgress(len(settings) * eval_batches(len(examples),
+                                                     kwargs.get("batch_size", 16)), progress)
+    previous = layers[0][1].backend if layers else None
     results = []
     try:
         for setting in settings:
-            backend = make_backend(setting, spec, compile_cache, prep_noise=prep_noise,
-                                   seed=seed)
-            set_qaa_backend(adapted.lm, backend)
-            result = evaluate_model(adapted, tokenizer, examples, **kwargs)
+            bar.describe(setting.label)  # before the backend: it may compile first
+            if layers:
+                set_qaa_backend(adapted.lm, make_backend(
+                    setting, layers[0][1].spec, compile_cache, prep_noise=prep_noise,
+                    seed=seed))
+            result = evaluate_model(adapted, tokenizer, examples, tick=bar.tick, **kwargs)
             logger.info("%s: loss %.4f rougeL %.4f", setting.label, result.loss,
                         result.scores.rouge_l)
             results.append((setting, result))
     finally:
-        set_qaa_backend(adapted.lm, previous)
+        bar.close()
+        if previous is not None:
+            set_qaa_backend(adapted.lm, previous)
     return results
+
+
+class _EvalProgress:
+    """tqdm bar over evaluation batches (or nothing)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="evaluation", unit="batch", dynamic_ncols=True)
+
+    def describe(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"evaluation {label}")
+
+    def tick(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import random
 import statistics
 import time
@@ -41,6 +40,7 @@ from qaa_hw.adapters.backends import NoisyBackend
 from qaa_hw.adapters.common import load_trainable_state_dict, trainable_state_dict
 from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError
+from qaa_hw.files import atomic_path, check_output_dir, write_text_atomic
 from qaa_hw.finetune.data import (
     Example,
     batch_indices,
@@ -51,6 +51,8 @@ from qaa_hw.finetune.data import (
 )
 from qaa_hw.finetune.evaluate import EvalRow, EvalSetting, evaluate_settings, settings_grid
 from qaa_hw.finetune.methods import AdaptedModel, MethodSettings, build_adapted
+from qaa_hw.limits import MAX_COUNT, MAX_SHOTS, check_float, check_int, check_seed
+from qaa_hw.shutdown import deferred
 
 logger = logging.getLogger(__name__)
 
@@ -131,15 +133,19 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "max_length", "eval_batch_size", "max_new_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name}={value!r} is not valid; accepted: an integer >= 1")
+            check_int(name, getattr(self, name), 1, MAX_COUNT)
         for name in ("eval_every", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name}={value!r} is not valid; accepted: an integer >= 0")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError(f"lr={self.lr!r} is not valid; accepted: a number > 0")
+            check_int(name, getattr(self, name), 0, MAX_COUNT)
+        for name in ("train_examples", "eval_examples", "threads"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 1, MAX_COUNT)
+        if self.shots is not None:
+            check_int("shots", self.shots, 1, MAX_SHOTS)
+        check_seed("seed", self.seed)
+        if self.lr is not None:
+            check_float("lr", self.lr, 0.0, low_open=True)
+        for name in ("weight_decay", "grad_clip", "train_noise_scale"):
+            check_float(name, getattr(self, name), 0.0)
         if self.train_noise is not None and self.methods.method != "qaa":
             raise ConfigError(
                 f"train_noise={self.train_noise!r} applies to QAA circuits only; "
@@ -190,7 +196,7 @@ class FinetuneSummary:
 
     @property
     def final_loss(self) -> float:
-        """Mean training loss of the last 10 steps run in this process (NaN if none)."""
+        """Mean training loss of the last 10 steps (NaN if none)."""
         tail = self.losses[-10:]
         return float(sum(tail) / len(tail)) if tail else float("nan")
 
@@ -245,24 +251,64 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Optimizer,
-                    step: int, config: TrainConfig) -> None:
-    """Write the checkpoint atomically (temporary file, then rename)."""
+                    step: int, config: TrainConfig, rng: dict[str, Any] | None = None) -> None:
+    """Write the checkpoint atomically (temporary file, then rename); ``rng``: the RNG
+    states to store (default: the current ones)."""
     payload = {
         "step": step,
         "adapter": trainable_state_dict(adapted.model, adapted.state_prefixes),
         "optimizer": optimizer.state_dict(),
-        "rng": _rng_state(),
+        "rng": rng or _rng_state(),
         "config": config.to_dict(),
     }
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, what="checkpoint") as tmp:
+        torch.save(payload, tmp)
+
+
+def check_resume(out: Path, config: TrainConfig) -> int:
+    """The step of ``out``'s checkpoint, if resuming it with ``config`` loses nothing.
+
+    Raises:
+        ConfigError: no checkpoint; ``config.steps`` below the steps already done (that
+            would shorten the run); or a run already finished at ``config.steps``.
+    """
+    ckpt = out / CHECKPOINT
+    if not ckpt.exists():
+        raise ConfigError(f"--resume given but {str(ckpt)!r} does not exist")
+    step = int(_read_checkpoint(ckpt, config)["step"])
+    if config.steps < step:
+        raise ConfigError(
+            f"steps={config.steps} is fewer than the {step} steps already in {str(ckpt)!r}; "
+            f"resuming would shorten the run: pass --steps {step} or more, or another --out")
+    summary = out / SUMMARY
+    if config.steps == step and summary.exists():
+        with contextlib.suppress(ValueError, OSError):
+            if json.loads(summary.read_text(encoding="utf-8")).get("steps_done") == step:
+                raise ConfigError(
+                    f"{str(out)!r} already finished its {step} steps ({SUMMARY}); nothing to "
+                    f"resume: pass --steps above {step} to train further, or another --out")
+    return step
 
 
 def _config_mismatch(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     keys = sorted(set(saved) | set(current))
     return [k for k in keys if k not in RESUMABLE_FIELDS
             and json.dumps(saved.get(k), default=str) != json.dumps(current.get(k), default=str)]
+
+
+def _read_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint's payload, if it was written with settings ``config`` may resume."""
+    try:
+        payload: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise ConfigError(f"cannot read checkpoint {str(path)!r}: {e}") from e
+    differ = _config_mismatch(payload.get("config", {}), config.to_dict())
+    if differ:
+        raise ConfigError(
+            f"checkpoint {str(path)!r} was written with other settings ({', '.join(differ)}); "
+            "use the same options to resume, or another --out"
+        )
+    return payload
 
 
 def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Optimizer,
@@ -272,16 +318,7 @@ def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Op
     Raises:
         ConfigError: unreadable checkpoint, or one written with different settings.
     """
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ConfigError(f"cannot read checkpoint {str(path)!r}: {e}") from e
-    differ = _config_mismatch(payload.get("config", {}), config.to_dict())
-    if differ:
-        raise ConfigError(
-            f"checkpoint {str(path)!r} was written with other settings ({', '.join(differ)}); "
-            "use the same options to resume, or another --out"
-        )
+    payload = _read_checkpoint(path, config)
     load_trainable_state_dict(adapted.model, payload["adapter"])
     optimizer.load_state_dict(payload["optimizer"])
     _set_rng_state(payload["rng"])
@@ -290,13 +327,36 @@ def load_checkpoint(path: Path, adapted: AdaptedModel, optimizer: torch.optim.Op
 
 # ---------------------------------------------------------------------------- output
 class RunLog:
-    """Appends JSONL events and stores evaluation rows in the results store."""
+    """Appends JSONL events and stores evaluation rows in the results store.
 
-    def __init__(self, out_dir: Path) -> None:
+    ``losses`` holds the training losses of the steps logged so far (earlier runs of a
+    resumed folder included)."""
+
+    def __init__(self, out_dir: Path, *, start: int = 0) -> None:
         from qaa_hw.analysis.store import ResultStore
 
         self.path = out_dir / METRICS
+        self.losses = self._keep_through(start)
         self.store = ResultStore(out_dir)
+
+    def _keep_through(self, start: int) -> list[float]:
+        """Drop the events after step ``start`` (an interrupted run logged steps that its
+        checkpoint does not hold; they are run again), atomically; returns the training
+        losses kept, in step order."""
+        if not self.path.exists():
+            return []
+        kept, losses = [], []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill
+            if int(event.get("step", 0)) <= start:
+                kept.append(line)
+                if event.get("event") == "train":
+                    losses.append(float(event["loss"]))
+        write_text_atomic(self.path, "".join(f"{x}\n" for x in kept), what="metrics log")
+        return losses
 
     def event(self, record: dict[str, Any]) -> None:
         """Append one JSON line."""
@@ -356,16 +416,15 @@ def run_finetune(
     """
     from qaa_hw.finetune.models import load_model
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out_dir, what="output folder")
     ckpt = out / CHECKPOINT
     if ckpt.exists() and not resume:
         raise ConfigError(
             f"{str(out)!r} already has a checkpoint; pass --resume to continue it or choose "
             "another --out"
         )
-    if resume and not ckpt.exists():
-        raise ConfigError(f"--resume given but {str(ckpt)!r} does not exist")
+    if resume:
+        check_resume(out, config)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     train_examples, test_examples = load_examples(config)
@@ -388,7 +447,7 @@ def run_finetune(
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
     encoded = encode_examples(tok, train_examples, max_length=config.max_length)
     start = load_checkpoint(ckpt, adapted, optimizer, config) if resume else 0
-    log = RunLog(out)
+    log = RunLog(out, start=start)
     bert = None
     if config.bertscore:
         from qaa_hw.finetune.metrics import BertScoreModel
@@ -396,7 +455,7 @@ def run_finetune(
         bert = BertScoreModel()
     settings = settings_grid(config.eval_devices, config.eval_noise, config.mitigation,
                              shots=config.shots)
-    losses: list[float] = []
+    losses = log.losses
     step_times: list[float] = []
     rows: list[dict[str, Any]] = []
     run_name = out.name
@@ -406,7 +465,7 @@ def run_finetune(
             adapted, tok, test_examples, settings, compile_cache=compile_cache,
             prep_noise=config.prep_noise, seed=config.seed, max_length=config.max_length,
             batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
-            bertscore=bert)
+            bertscore=bert, progress=progress)
         rows.clear()
         for setting, result in results:
             row = EvalRow(run=run_name, method=config.methods.method, model=config.model,
@@ -419,10 +478,15 @@ def run_finetune(
 
     reset_peak_memory()
     end = config.steps if stop_after is None else min(config.steps, stop_after)
-    bar = _progress(range(start, end), progress, config)
+    bar = _progress(range(start, end), progress, f"{config.methods.method} fine-tuning",
+                    "step")
     adapted.model.train()
+    done = start
+    saved = start
+    rng = _rng_state()
     try:
         for step in bar:
+            rng = _rng_state()  # the state a checkpoint after step `done` must hold
             t0 = time.perf_counter()
             idx = batch_indices(len(encoded), config.batch_size, step, seed=config.seed)
             batch = collate([encoded[i] for i in idx], tok.pad_token_id)
@@ -430,28 +494,37 @@ def run_finetune(
             loss.backward()
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if adapted.after_step is not None:
-                adapted.after_step(lr)
-            dt = time.perf_counter() - t0
-            value = float(loss.detach())
-            losses.append(value)
-            step_times.append(dt)
-            log.event({"event": "train", "step": step + 1, "loss": value, "lr": lr,
-                       "seconds": dt})
+            with deferred():  # an update and its bookkeeping are never torn apart
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                if adapted.after_step is not None:
+                    adapted.after_step(lr)
+                dt = time.perf_counter() - t0
+                value = float(loss.detach())
+                losses.append(value)
+                step_times.append(dt)
+                log.event({"event": "train", "step": step + 1, "loss": value, "lr": lr,
+                           "seconds": dt})
+                done = step + 1
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{value:.4f}")
-            done = step + 1
             if config.checkpoint_every and done % config.checkpoint_every == 0:
                 save_checkpoint(ckpt, adapted, optimizer, done, config)
+                saved = done
             if config.eval_every and done % config.eval_every == 0 and done < end:
                 evaluate(done)
         final = max(start, end)
         save_checkpoint(ckpt, adapted, optimizer, final, config)
+        saved = final
         peak = peak_memory_mb()
         if stop_after is None or final >= config.steps:
             evaluate(final)
+    except KeyboardInterrupt:
+        if done > saved:  # keep every finished step (the RNG as at the step's end)
+            adapted.model.zero_grad(set_to_none=True)
+            save_checkpoint(ckpt, adapted, optimizer, done, config,
+                            rng=_rng_state() if done == step + 1 else rng)
+        raise
     finally:
         log.close()
     summary = FinetuneSummary(
@@ -464,17 +537,17 @@ def run_finetune(
         from qaa_hw.adapters.sora import sora_active_rank
 
         summary.extra["sora_active_rank"] = list(sora_active_rank(adapted.model))
-    (out / SUMMARY).write_text(json.dumps(summary.to_dict(), indent=2, default=_json_default))
+    write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2,
+                                                default=_json_default), what="summary")
     return summary
 
 
-def _progress(steps: range, enabled: bool, config: TrainConfig) -> Any:
+def _progress(steps: range, enabled: bool, desc: str, unit: str) -> Any:
     if not enabled:
         return steps
     from tqdm.auto import tqdm
 
-    return tqdm(steps, total=len(steps), desc=f"{config.methods.method} fine-tuning",
-                unit="step", dynamic_ncols=True)
+    return tqdm(steps, total=len(steps), desc=desc, unit=unit, dynamic_ncols=True)
 
 
 def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:

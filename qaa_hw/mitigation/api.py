@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.limits import check_seed
 from qaa_hw.mitigation.backends import Backend, make_backend
 from qaa_hw.mitigation.estimators import (
     Evaluate,
@@ -116,7 +117,7 @@ class Mitigator:
         seed: seed of random folding, PEC sampling and shot sampling.
 
     Raises:
-        ConfigError: unknown executor.
+        ConfigError: unknown executor, seed outside 0..2^32-1.
         SimulationError: invalid shots.
     """
 
@@ -131,7 +132,7 @@ class Mitigator:
     ) -> None:
         shots = check_shots(shots)
         self.compiled = compiled
-        self.seed = int(seed)
+        self.seed = check_seed("seed", seed)
         self.backend: Backend = make_backend(
             compiled, executor=executor, noise=noise, shots=shots, seed=seed
         )

@@ -25,6 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from qaa_hw.errors import ConfigError
+from qaa_hw.limits import (
+    MAX_COUNT,
+    MAX_PEC_SAMPLES,
+    MAX_SCALE_FACTOR,
+    MAX_ZNE_ORDER,
+    check_int,
+)
 from qaa_hw.mitigation.scaling import SCALINGS, NoiseScaling, make_scaling
 
 FACTORIES: tuple[str, ...] = ("richardson", "linear", "polynomial", "exponential")
@@ -44,12 +51,6 @@ ORDER: tuple[str, ...] = ("zne", "pec", "ddd", "rem")
 def _choice(what: str, value: object, accepted: tuple[str, ...]) -> None:
     if value not in accepted:
         raise ConfigError(f"{what}={value!r} is not valid; accepted: {', '.join(accepted)}")
-
-
-def _int_at_least(what: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{what}={value!r} is not valid; accepted: an integer >= {low}")
-    return value
 
 
 class Technique:
@@ -110,10 +111,10 @@ class ZNE(Technique):
         object.__setattr__(self, "scale_factors", factors)
         if len(factors) < 2:
             raise ConfigError(f"ZNE needs at least 2 scale factors, got {factors}")
-        if any(not math.isfinite(s) or s < 1.0 for s in factors):
+        if any(not math.isfinite(s) or not 1.0 <= s <= MAX_SCALE_FACTOR for s in factors):
             raise ConfigError(
-                f"ZNE scale factors must be finite and >= 1 (1 = the compiled circuit), "
-                f"got {factors}"
+                f"ZNE scale factors must be finite, >= 1 (1 = the compiled circuit) and "
+                f"<= {MAX_SCALE_FACTOR:g}, got {factors}"
             )
         if len(set(factors)) != len(factors):
             raise ConfigError(f"ZNE scale factors must be distinct, got {factors}")
@@ -123,7 +124,7 @@ class ZNE(Technique):
                 f"factors must be odd integers (1, 3, 5, ...), got {factors}"
             )
         if self.factory == "polynomial":
-            _int_at_least("ZNE order", self.order, 1)
+            check_int("ZNE order", self.order, 1, MAX_ZNE_ORDER)
             if self.order > len(factors) - 1:
                 raise ConfigError(
                     f"ZNE order={self.order} needs at least {self.order + 1} scale factors, "
@@ -219,7 +220,7 @@ class DDD(Technique):
 
     def __post_init__(self) -> None:
         _choice("DDD rule", self.rule, DDD_RULES)
-        _int_at_least("DDD spacing", self.spacing, -1)
+        check_int("DDD spacing", self.spacing, -1, MAX_COUNT)
 
     def make_rule(self) -> Callable[..., Any]:
         """The Mitiq rule function ``(slack_length, spacing) -> cirq.Circuit``."""
@@ -255,7 +256,7 @@ class PEC(Technique):
     name = "pec"
 
     def __post_init__(self) -> None:
-        _int_at_least("PEC num_samples", self.num_samples, 1)
+        check_int("PEC num_samples", self.num_samples, 1, MAX_PEC_SAMPLES)
         _choice("PEC representation", self.representation, PEC_REPRESENTATIONS)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from qaa_hw.mitigation import DDD, PEC, REM, ZNE, Combined, Mitigator, mitigate
     ("kwargs", "match"),
     [
         ({"scale_factors": (1,)}, r"ZNE needs at least 2 scale factors, got \(1\.0,\)"),
-        ({"scale_factors": (0.5, 1, 3)}, r"must be finite and >= 1 .* got \(0\.5, 1\.0, 3\.0\)"),
+        ({"scale_factors": (0.5, 1, 3)}, r"must be finite, >= 1 .* got \(0\.5, 1\.0, 3\.0\)"),
         ({"scale_factors": (1, 3, 3)}, r"must be distinct"),
         ({"scale_factors": ("a", 3)}, r"ZNE scale factors \('a', 3\) are not numbers"),
         (
@@ -44,8 +44,8 @@ def test_zne_rejects_invalid_settings(kwargs: dict, match: str) -> None:
     [
         (lambda: REM(method="full"), r"REM method='full' is not valid; accepted: tensored, unif"),
         (lambda: DDD(rule="xz"), r"DDD rule='xz' is not valid; accepted: xx, yy, xyxy"),
-        (lambda: DDD(spacing=-2), r"DDD spacing=-2 is not valid; accepted: an integer >= -1"),
-        (lambda: PEC(num_samples=0), r"PEC num_samples=0 is not valid; accepted: an integer >= 1"),
+        (lambda: DDD(spacing=-2), r"DDD spacing=-2 is not valid; accepted: an integer -1\.\."),
+        (lambda: PEC(num_samples=0), r"PEC num_samples=0 is not valid; accepted: an integer 1\.\."),
         (lambda: PEC(representation="pauli"), r"PEC representation='pauli' is not valid"),
         (lambda: Combined(ZNE()), r"Combined needs at least 2 techniques, got \['zne'\]"),
         (lambda: Combined(REM(), REM()), r"at most once, got \['rem', 'rem'\]"),

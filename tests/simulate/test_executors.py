@@ -163,7 +163,6 @@ def test_simulate_command_noiseless_has_no_error(capsys):
     ("argv", "error", "match"),
     [
         (["--engine", "qiskit"], ConfigError, "engine='qiskit' is not valid; accepted: fast"),
-        (["--shots", "-2"], SimulationError, "shots=-2 is not valid"),
         (["--prep-noise", "some"], SimulationError, "prep_noise='some' is not valid"),
     ],
 )

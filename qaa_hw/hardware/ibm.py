@@ -1,0 +1,165 @@
+"""IBM Quantum through ``qiskit_ibm_runtime``'s ``SamplerV2`` (real devices and local mode).
+
+:class:`IBMEngine` submits the compiled ISA circuit with measurements
+(:func:`~qaa_hw.hardware.circuits.measured_circuit`, idle windows as explicit ``delay`` s in
+``dt``) as **one parameterised PUB per job**: ``(circuit, values [B, P], shots)``, so the
+circuit is compiled once and bound per input by the service. Jobs run in a ``Batch``
+(default), a ``Session`` or as single jobs; each carries the engine's job tags and leaves a
+:class:`~qaa_hw.hardware.jobs.JobRecord` with ``job.usage()`` (billed QPU seconds) next to the
+cost model's prediction.
+
+The backend object is whatever the user's runtime gives: ``QiskitRuntimeService().backend(name)``
+for a device (credentials come only from the saved account or the environment; nothing here
+writes them), or a fake backend (``FakeBrisbane()``) for the runtime's **local testing mode**,
+where the same ``Batch``/``SamplerV2`` calls run Aer with the fake backend's noise model
+(``NoiseModel`` from its properties: gate depolarising + thermal relaxation, readout error,
+relaxation on ``delay`` s). Local mode reports 0 usage seconds, ignores job tags (it warns; the
+warning is silenced here) and is seeded through ``options.simulator.seed_simulator``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.errors import SimulationError
+from qaa_hw.hardware.circuits import CREG, measured_circuit, parameter_values
+from qaa_hw.hardware.jobs import HardwareEngine, JobFailed, JobRecord, usage_or_none
+from qaa_hw.simulate.noise import NoiseSpec, noise_spec
+
+logger = logging.getLogger(__name__)
+
+#: Execution modes of :class:`IBMEngine`.
+MODES: tuple[str, ...] = ("batch", "session", "job")
+#: Final job states that are failures.
+FAILED_STATES = ("ERROR", "CANCELLED", "FAILED")
+
+
+def is_local(backend: Any) -> bool:
+    """Whether ``backend`` is a fake backend (the runtime's local testing mode)."""
+    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+    return isinstance(backend, FakeBackendV2)
+
+
+def _status(job: Any) -> str:
+    try:
+        status = job.status()
+    except Exception as e:  # provider errors while polling: report them as the status
+        return f"UNKNOWN ({e})"
+    return str(getattr(status, "name", status)).upper()
+
+
+class IBMEngine(HardwareEngine):
+    """``SamplerV2`` on an IBM backend or fake backend (see the module docstring).
+
+    Args:
+        compiled: the adapter compiled for this backend's calibration.
+        backend: a runtime ``IBMBackend`` or a fake backend (local testing mode).
+        mode: ``"batch"`` (default), ``"session"`` or ``"job"``.
+        tags: job tags.
+        delays: submit the idle windows of the ASAP schedule as ``delay`` s (default), so the
+            device idles exactly where the noise model's schedule says.
+        noise: the spec whose durations define that schedule (default: the compiled device's).
+        max_inputs_per_job: inputs per job (default: all in one job).
+        label: backend label in records (default ``local:<name>`` / ``ibm:<name>``).
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledAdapter,
+        backend: Any,
+        *,
+        mode: str = "batch",
+        tags: Sequence[str] = (),
+        delays: bool = True,
+        noise: NoiseSpec | None = None,
+        max_inputs_per_job: int | None = None,
+        label: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise SimulationError(f"mode={mode!r} is not valid; accepted: {', '.join(MODES)}")
+        self.backend = backend
+        self.local = is_local(backend)
+        name = str(backend.name)
+        if label is None:
+            label = f"local:{name.replace('fake_', 'ibm_')}" if self.local else f"ibm:{name}"
+        super().__init__(compiled, label=label, tags=tags, max_inputs_per_job=max_inputs_per_job)
+        self.mode = mode
+        if backend.num_qubits < compiled.circuit.num_qubits:
+            raise SimulationError(
+                f"{label} has {backend.num_qubits} qubits; the adapter was compiled for "
+                f"{compiled.circuit.num_qubits} ({compiled.device.name})"
+            )
+        schedule = (noise or noise_spec(compiled.device, compiled.active_qubits)) if delays else None
+        self.circuit = measured_circuit(compiled, noise=schedule,
+                                        dt=getattr(backend, "dt", None))
+        self._mode_object: Any = None
+
+    @contextlib.contextmanager
+    def execution(self) -> Iterator[None]:
+        """One ``Batch`` or ``Session`` around the jobs of a ``run`` (none in ``job`` mode)."""
+        from qiskit_ibm_runtime import Batch, Session
+
+        if self.mode == "job":
+            self._mode_object = self.backend
+            yield
+            return
+        kind = Batch if self.mode == "batch" else Session
+        with kind(backend=self.backend) as context:
+            self._mode_object = context
+            try:
+                yield
+            finally:
+                self._mode_object = None
+
+    def sampler(self, seed: int) -> Any:
+        """A ``SamplerV2`` in the current mode, with the job tags (and the seed, locally)."""
+        from qiskit_ibm_runtime import SamplerV2
+
+        sampler = SamplerV2(mode=self._mode_object or self.backend)
+        if self.tags:
+            sampler.options.environment.job_tags = list(self.tags)
+        if self.local:
+            sampler.options.simulator.seed_simulator = int(seed)
+        return sampler
+
+    def submit(self, alpha: np.ndarray, theta: np.ndarray, *, shots: int, seed: int
+               ) -> tuple[list[dict[int, int]], JobRecord]:
+        """One job: one PUB ``(circuit, values [B, P])`` with ``shots`` shots."""
+        values = parameter_values(self.circuit, alpha, theta)
+        sampler = self.sampler(seed)
+        with warnings.catch_warnings():
+            # local mode ignores job tags (and says so); a device uses them
+            warnings.filterwarnings("ignore", message=r"Options .* have no effect")
+            job = sampler.run([(self.circuit, values)], shots=shots)
+        job_id = str(job.job_id())
+        logger.info("%s: job %s (%d inputs x %d shots)", self.label, job_id, len(alpha), shots)
+        predicted = self.predicted_seconds(len(alpha), shots)
+
+        def record(status: str) -> JobRecord:
+            usage = None
+            with contextlib.suppress(Exception):  # usage is unknown for failed jobs
+                usage = usage_or_none(job.usage())
+            return JobRecord(self.label, job_id, status, len(alpha), shots, self.tags,
+                             self.mode, usage, predicted)
+
+        try:
+            result = job.result()
+        except Exception as e:  # the provider's JobError / RuntimeJobFailureError / cancel
+            status = _status(job)
+            raise JobFailed(f"{self.label} job {job_id} ended {status}: {e}",
+                            partial=None, finished=0, records=[record(status)]) from e
+        status = _status(job)
+        if status in FAILED_STATES:
+            raise JobFailed(f"{self.label} job {job_id} ended {status}", partial=None,
+                            finished=0, records=[record(status)])
+        bits = getattr(result[0].data, CREG)
+        counts = [bits.get_int_counts(loc=i) for i in range(len(alpha))]
+        return counts, record(status)

@@ -25,7 +25,7 @@ from qaa_hw.simulate.noise import NoiseSpec
 CREG = "c"
 
 
-def _on_device_wires(compiled: CompiledAdapter, local: QuantumCircuit) -> QuantumCircuit:
+def on_device_wires(compiled: CompiledAdapter, local: QuantumCircuit) -> QuantumCircuit:
     """An active-qubit circuit (wire i = ``active_qubits[i]``) put back on the device's wires."""
     out = QuantumCircuit(compiled.circuit.num_qubits, name=compiled.circuit.name)
     out.global_phase = local.global_phase
@@ -51,14 +51,19 @@ def measured_circuit(
     else:
         from qaa_hw.simulate.executors import restrict_circuit, scheduled_circuit
 
-        qc = _on_device_wires(compiled, scheduled_circuit(restrict_circuit(compiled), noise))
-        if dt:
-            qc = _delays_in_dt(qc, dt)
-    n = compiled.spec.num_qubits
-    qc.add_register(ClassicalRegister(n, CREG))
+        qc = on_device_wires(compiled, scheduled_circuit(restrict_circuit(compiled), noise))
+    return with_measurements(compiled, qc, dt=dt)
+
+
+def with_measurements(compiled: CompiledAdapter, qc: QuantumCircuit, *, dt: float | None = None
+                      ) -> QuantumCircuit:
+    """A copy of device-wide ``qc`` measuring logical qubit ``i`` (physical
+    ``final_layout[i]``) into clbit ``i`` of register ``c``; delays in whole ``dt`` if given."""
+    out = _delays_in_dt(qc, dt) if dt else qc.copy()
+    out.add_register(ClassicalRegister(compiled.spec.num_qubits, CREG))
     for i, q in enumerate(compiled.final_layout):
-        qc.measure(q, i)
-    return qc
+        out.measure(q, i)
+    return out
 
 
 def _delays_in_dt(qc: QuantumCircuit, dt: float) -> QuantumCircuit:

@@ -47,7 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip Qiskit's level 3")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
-    parser.add_argument("--qasm", metavar="FILE", help="write the physical circuit as OpenQASM 3")
+    parser.add_argument(
+        "--qasm", metavar="FILE",
+        help="write the physical circuit as OpenQASM 3, logical qubit i measured into c[i]",
+    )
+    parser.add_argument(
+        "--bind", metavar="INPUTS.npy",
+        help="with --qasm: write one bound circuit per input row (FILE_<i>.qasm) instead",
+    )
+    parser.add_argument("--theta", metavar="THETA.npy",
+                        help="trainable values for --bind (default: all zero)")
     parser.add_argument("--plot", metavar="FILE", help="draw the coupling map with the layout")
     parser.set_defaults(func=cmd_compile)
 
@@ -65,8 +74,53 @@ def spec_from_args(args: argparse.Namespace) -> QAASpec:
     )
 
 
+def write_qasm(compiled: object, args: argparse.Namespace) -> None:
+    """``--qasm``: the measured circuit (parameters ``alpha``/``theta`` free) or, with
+    ``--bind``, one bound program per input row."""
+    import numpy as np
+    from qiskit import qasm3
+
+    from qaa_hw.compile.compiled import CompiledAdapter
+    from qaa_hw.errors import ConfigError
+    from qaa_hw.hardware.circuits import bound_qasm, measured_circuit
+
+    assert isinstance(compiled, CompiledAdapter)
+    path = Path(args.qasm)
+
+    def load(option: str, file: str) -> np.ndarray:
+        try:
+            return np.asarray(np.load(file, allow_pickle=False), dtype=float)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{option}={file!r} cannot be read as a .npy array: {e}") from e
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not args.bind:
+            path.write_text(qasm3.dumps(measured_circuit(compiled)))
+            print(f"OpenQASM 3 written to {path} (logical qubit i measured into c[i])")
+            return
+        xs = load("--bind", args.bind)
+        theta = (load("--theta", args.theta) if args.theta
+                 else np.zeros(compiled.spec.num_parameters))
+        programs = bound_qasm(compiled, xs, theta)
+        width = len(str(len(programs) - 1))
+        for i, text in enumerate(programs):
+            path.with_name(f"{path.stem}_{i:0{width}d}{path.suffix or '.qasm'}").write_text(text)
+    except OSError as e:
+        raise ConfigError(f"cannot write {str(path)!r}: {e.strerror}") from e
+    print(f"{len(programs)} bound OpenQASM 3 programs written to "
+          f"{path.with_name(path.stem)}_*{path.suffix or '.qasm'}")
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     """Compile, print the comparison table and write requested files."""
+    from qaa_hw.errors import ConfigError
+
+    if (args.bind or args.theta) and not args.qasm:
+        raise ConfigError("--bind/--theta are not valid without --qasm FILE; accepted: "
+                          "--qasm FILE --bind INPUTS.npy [--theta THETA.npy]")
+    if args.theta and not args.bind:
+        raise ConfigError("--theta is not valid without --bind INPUTS.npy")
     from qaa_hw.compile.api import compile_adapter
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
@@ -103,12 +157,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     rows.append({"metric": "compile time (s)", **{n: t for n, (_, t) in results.items()}})
     print(format_table(rows))
     if args.qasm:
-        from qiskit import qasm3
-
-        path = Path(args.qasm)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(qasm3.dumps(ours.circuit))
-        print(f"OpenQASM 3 written to {path}")
+        write_qasm(ours, args)
     if args.plot:
         from qaa_hw.analysis.plots import plot_coupling_map
 

@@ -12,7 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from qaa_hw import __version__
-from qaa_hw.cli import compile_cmd, devices_cmd, finetune_cmd, report_cmd, simulate_cmd, sweep_cmd
+from qaa_hw.cli import (
+    compile_cmd,
+    devices_cmd,
+    finetune_cmd,
+    report_cmd,
+    run_cmd,
+    simulate_cmd,
+    sweep_cmd,
+)
 from qaa_hw.errors import QaaHwError
 
 EXIT_USER_ERROR = 2
@@ -33,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_cmd.register(sub)
     sweep_cmd.register(sub)
     report_cmd.register(sub)
+    run_cmd.register(sub)
     return parser
 
 

@@ -70,6 +70,38 @@ def _rz(angle: Any) -> Any:
     return cirq.rz(float(angle))
 
 
+def layered(ops: Sequence[Any]) -> Any:
+    """A Cirq circuit of ``ops`` (in order) whose *physical* moments are the ASAP layers of the
+    physical operations; virtual ``ZPowGate`` s go into their own moments just before their
+    qubit's next physical layer.
+
+    Cirq's noise models (and Google's hardware) time a circuit moment by moment, each as long as
+    its longest gate, so a virtual Z that took a moment of its own in ``cirq.Circuit(ops)``
+    would push the next gates into later moments and lengthen the circuit. With this layering
+    the moments follow the same ASAP order as the device model's schedule.
+    """
+    import cirq
+
+    next_layer: dict[Any, int] = {}
+    pending: dict[Any, list[Any]] = {}
+    slots: dict[tuple[int, int, int], list[Any]] = {}
+    for op in ops:
+        if len(op.qubits) == 1 and isinstance(op.gate, cirq.ZPowGate):
+            pending.setdefault(op.qubits[0], []).append(op)
+            continue
+        layer = max((next_layer.get(q, 0) for q in op.qubits), default=0)
+        for q in op.qubits:
+            for j, virtual in enumerate(pending.pop(q, [])):
+                slots.setdefault((layer, 0, j), []).append(virtual)
+            next_layer[q] = layer + 1
+        slots.setdefault((layer, 1, 0), []).append(op)
+    end = max(next_layer.values(), default=0)
+    for q, virtuals in pending.items():
+        for j, virtual in enumerate(virtuals):
+            slots.setdefault((end, 0, j), []).append(virtual)
+    return cirq.Circuit(cirq.Moment(slots[key]) for key in sorted(slots))
+
+
 def to_google_program(compiled: CompiledAdapter, theta: Any, qubits: Sequence[Any]) -> Any:
     """The compiled circuit, ``theta`` bound, ``alpha[j]`` symbolic, on ``qubits`` (one per
     device-model qubit) in Google's gate set, measuring logical qubit ``i`` as bit ``i`` of
@@ -107,8 +139,8 @@ def to_google_program(compiled: CompiledAdapter, theta: Any, qubits: Sequence[An
             raise SimulationError(
                 f"instruction {name!r} cannot run on a Google processor; accepted: rz, sx, x, cz"
             )
-    ops.append(cirq.measure(*[qubits[p] for p in compiled.final_layout], key=KEY))
-    return cirq.Circuit(ops)
+    measure = cirq.measure(*[qubits[p] for p in compiled.final_layout], key=KEY)
+    return layered(ops) + cirq.Circuit(cirq.Moment([measure]))
 
 
 def from_line_qubits(circuit: Any, compiled: CompiledAdapter, qubits: Sequence[Any]) -> Any:
@@ -138,8 +170,8 @@ def from_line_qubits(circuit: Any, compiled: CompiledAdapter, qubits: Sequence[A
             raise SimulationError(
                 f"operation {op!r} cannot run on a Google processor; accepted: one-qubit gates, CZ"
             )
-    ops.append(cirq.measure(*[qubits[p] for p in compiled.final_layout], key=KEY))
-    return cirq.Circuit(ops)
+    measure = cirq.measure(*[qubits[p] for p in compiled.final_layout], key=KEY)
+    return layered(ops) + cirq.Circuit(cirq.Moment([measure]))
 
 
 def _label(tag: str) -> str:

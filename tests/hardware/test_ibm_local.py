@@ -1,0 +1,93 @@
+"""The IBM engine in the runtime's local testing mode (SamplerV2 on fake backends).
+
+Local mode runs Aer with the fake backend's own noise model (gate depolarising + thermal
+relaxation from its properties, readout error, relaxation on ``delay`` s). The engine submits
+the ASAP idle windows as ``delay`` s, so the physics is our default noise spec (idle relaxation
+on): measured ``<Z_i>`` must agree with the fast engine's prediction within shot noise, stated
+here as every |z| < 4.5 and at least 80% of outputs within 2 SE (95% expected).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit_ibm_runtime.fake_provider import FakeBrisbane, FakeTorino
+
+from qaa_hw.compile.api import compile_adapter
+from qaa_hw.compile.compiled import CompiledAdapter
+from qaa_hw.devices.catalog import load_device
+from qaa_hw.hardware.ibm import IBMEngine
+from qaa_hw.hardware.jobs import JobFailed
+from qaa_hw.simulate.noise import noise_spec
+from qaa_hw.simulate.registry import make_engine
+from tests.hardware.conftest import SPEC, problem, z_scores
+
+SHOTS = 4000
+
+
+def _agreement(compiled: CompiledAdapter, backend, inputs: int = 8) -> dict[str, float]:
+    x, theta = problem(compiled.spec, inputs, seed=3)
+    engine = IBMEngine(compiled, backend, tags=["qaa_hw-test"])
+    measured = engine.run(x, theta, shots=SHOTS, seed=11).expectations.numpy()
+    predicted = make_engine("fast", compiled).run(x, theta).expectations.numpy()
+    no_idle = make_engine(
+        "fast", compiled, noise=noise_spec(compiled.device, compiled.active_qubits, idle=False)
+    ).run(x, theta).expectations.numpy()
+    z = z_scores(measured, predicted, SHOTS)
+    assert np.abs(z).max() < 4.5
+    assert (np.abs(z) < 2).mean() >= 0.8
+    return {"mean_abs": float(np.abs(measured - predicted).mean()),
+            "idle_effect": float(np.abs(predicted - no_idle).mean())}
+
+
+def test_local_brisbane_agrees_with_noisy_engine(brisbane3: CompiledAdapter) -> None:
+    found = _agreement(brisbane3, FakeBrisbane())
+    assert found["mean_abs"] < 0.03
+
+
+@pytest.mark.slow
+def test_local_torino_agrees_with_noisy_engine() -> None:
+    compiled = compile_adapter(SPEC, load_device("ibm_torino"), seed=0)
+    found = _agreement(compiled, FakeTorino())
+    assert found["mean_abs"] < 0.03
+
+
+def test_one_pub_per_job_modes_tags_and_cost(brisbane3: CompiledAdapter) -> None:
+    backend = FakeBrisbane()
+    x, theta = problem(brisbane3.spec, 5, seed=4)
+    rep_delay = backend._conf_dict["default_rep_delay"] * 1e-6
+    for mode in ("batch", "session", "job"):
+        engine = IBMEngine(brisbane3, backend, mode=mode, tags=["a", "b"], max_inputs_per_job=3)
+        result = engine.run(x, theta, shots=200, seed=1)
+        assert result.probabilities.shape == (5, 8) and result.shots == 200
+        assert [r.inputs for r in engine.records] == [3, 2]
+        for record in engine.records:
+            assert record.mode == mode and record.tags == ("a", "b") and record.status == "DONE"
+            assert record.usage_s == 0.0  # local mode bills nothing
+            expected = record.inputs * 200 * (brisbane3.metrics.duration_s + rep_delay)
+            assert record.predicted_s == pytest.approx(expected, rel=0.05)
+    # the circuit is compiled once: one parameter column per free angle, a row per input
+    assert len(engine.circuit.parameters) == brisbane3.circuit.num_parameters
+
+
+class _SecondJobFails(FakeBrisbane):
+    """FakeBrisbane whose second ``run`` raises: a job failure injected into local mode."""
+
+    calls = 0
+
+    def run(self, run_input, **options):  # type: ignore[no-untyped-def]
+        type(self).calls += 1
+        if type(self).calls == 2:
+            raise RuntimeError("device went into maintenance")
+        return super().run(run_input, **options)
+
+
+def test_failed_job_keeps_finished_inputs(brisbane3: CompiledAdapter) -> None:
+    x, theta = problem(brisbane3.spec, 4, seed=5)
+    engine = IBMEngine(brisbane3, _SecondJobFails(), max_inputs_per_job=2)
+    with pytest.raises(JobFailed, match=r"ended .*maintenance.*2 of 4 inputs finished") as e:
+        engine.run(x, theta, shots=100, seed=0)
+    assert e.value.finished == 2 and e.value.partial is not None
+    assert e.value.partial.expectations.shape == (2, 3)
+    assert [r.status for r in e.value.records][0] == "DONE"
+    assert "\n" not in str(e.value)

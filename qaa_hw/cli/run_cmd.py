@@ -1,7 +1,7 @@
 """``qaa_hw run``: run a compiled adapter on a device (or its local/virtual stand-in) and compare
 the measured outputs with the prediction of our noisy engine.
 
-``qaa_hw run --backend local:ibm_brisbane --inputs 32 --shots 4000 --mitigation rem --json out.json``
+``qaa_hw run --backend local:ibm_brisbane --inputs 32 --shots 4000 --mitigation rem``
 compiles the adapter for the backend's calibration (or ``--device``), checks that the backend
 still has that calibration (``--force`` runs anyway), submits every input as one job (a
 parameterised PUB on IBM, a sweep on Google), and prints measured vs predicted ``<Z_i>`` with

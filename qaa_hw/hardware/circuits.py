@@ -74,7 +74,7 @@ def _delays_in_dt(qc: QuantumCircuit, dt: float) -> QuantumCircuit:
     for inst in qc.data:
         op = inst.operation
         if op.name == "delay" and op.unit == "s":
-            samples = int(round(float(op.duration) / dt))
+            samples = round(float(op.duration) / dt)
             if samples <= 0:
                 continue
             out.append(Delay(samples, unit="dt"), inst.qubits)
@@ -106,7 +106,7 @@ def parameter_values(circuit: QuantumCircuit, alpha: np.ndarray, theta: Any) -> 
         name = getattr(vector, "name", None)
         if name == "alpha":
             columns.append(alpha[:, p.index])
-        elif name == "theta":
+        elif name == "theta" and vector is not None:
             if len(th) != len(vector):
                 raise ConfigError(f"theta has {len(th)} values; the adapter needs {len(vector)}")
             columns.append(np.full(len(alpha), th[p.index]))

@@ -9,11 +9,12 @@ job_labels=...)`` and ``job.results()``.
 
 The program is the compiled circuit on the processor's grid qubits (physical qubit ``i`` of
 the device model is the ``i``-th sorted grid qubit, as in :mod:`qaa_hw.devices.google`), in
-Google's gate set: ``rz`` → virtual ``ZPowGate``, ``sx``/``x`` → ``PhasedXZGate`` (the calibrated one-qubit
-gate), and every ``cz`` → :func:`qaa_hw.devices.google.cz_as_sqrt_iswap` (two √iSWAPs, its
-one-qubit gates as ``PhasedXZGate``; the device model prices ``cz`` as exactly this). Logical qubit ``i`` is measured under key
-``m``, bit ``i``. The embedding angles are sympy symbols ``alpha[j]``: one program per job, one
-sweep point per input; ``theta`` is bound before submission.
+Google's gate set: ``rz`` → virtual ``ZPowGate``, ``sx``/``x`` → ``PhasedXZGate`` (the
+calibrated one-qubit gate), and every ``cz`` → :func:`qaa_hw.devices.google.cz_as_sqrt_iswap`
+(two √iSWAPs, its one-qubit gates as ``PhasedXZGate``; the device model prices ``cz`` as
+exactly this), in moments that follow the ASAP layers (:func:`layered`). Logical qubit ``i`` is
+measured under key ``m``, bit ``i``. The embedding angles are sympy symbols ``alpha[j]``: one
+program per job, one sweep point per input; ``theta`` is bound before submission.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def layered(ops: Sequence[Any]) -> Any:
             next_layer[q] = layer + 1
         slots.setdefault((layer, 1, 0), []).append(op)
     end = max(next_layer.values(), default=0)
-    for q, virtuals in pending.items():
+    for virtuals in pending.values():
         for j, virtual in enumerate(virtuals):
             slots.setdefault((end, 0, j), []).append(virtual)
     return cirq.Circuit(cirq.Moment(slots[key]) for key in sorted(slots))

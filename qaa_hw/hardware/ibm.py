@@ -97,7 +97,9 @@ class IBMEngine(HardwareEngine):
                 f"{label} has {backend.num_qubits} qubits; the adapter was compiled for "
                 f"{compiled.circuit.num_qubits} ({compiled.device.name})"
             )
-        schedule = (noise or noise_spec(compiled.device, compiled.active_qubits)) if delays else None
+        schedule = None
+        if delays:
+            schedule = noise or noise_spec(compiled.device, compiled.active_qubits)
         self.circuit = measured_circuit(compiled, noise=schedule,
                                         dt=getattr(backend, "dt", None))
         self._mode_object: Any = None

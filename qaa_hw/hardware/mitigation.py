@@ -136,7 +136,7 @@ class DeviceMitigator(Mitigator):
     same physical circuit).
     """
 
-    def __init__(self, backend: DeviceBackend, *, seed: int = 0) -> None:  # noqa: D107
+    def __init__(self, backend: DeviceBackend, *, seed: int = 0) -> None:
         self.compiled = backend.engine.compiled
         self.seed = int(seed)
         self.backend = backend

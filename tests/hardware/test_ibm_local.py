@@ -89,5 +89,5 @@ def test_failed_job_keeps_finished_inputs(brisbane3: CompiledAdapter) -> None:
         engine.run(x, theta, shots=100, seed=0)
     assert e.value.finished == 2 and e.value.partial is not None
     assert e.value.partial.expectations.shape == (2, 3)
-    assert [r.status for r in e.value.records][0] == "DONE"
+    assert e.value.records[0].status == "DONE"
     assert "\n" not in str(e.value)

@@ -48,6 +48,35 @@ def is_local(backend: Any) -> bool:
     return isinstance(backend, FakeBackendV2)
 
 
+def unrelaxable_qubits(backend: Any) -> frozenset[int]:
+    """Qubits of a fake backend whose snapshot has T2 > 2 T1: the local-mode noise model's
+    relaxation pass rejects a ``delay`` on them, so local mode gets no delays there (they idle
+    without relaxation, as in a circuit without delays). Empty for real devices."""
+    if not is_local(backend):
+        return frozenset()
+    props = backend.properties()
+    out = set()
+    for q in range(backend.num_qubits):
+        try:
+            if props.t2(q) > 2 * props.t1(q):
+                out.add(q)
+        except Exception:  # BackendPropertyError: no T1/T2, no relaxation pass entry
+            continue
+    return frozenset(out)
+
+
+def without_delays_on(qc: Any, qubits: frozenset[int]) -> Any:
+    """``qc`` without the ``delay`` s on ``qubits`` (device indices)."""
+    if not qubits:
+        return qc
+    out = qc.copy_empty_like()
+    for inst in qc.data:
+        if inst.operation.name == "delay" and qc.find_bit(inst.qubits[0]).index in qubits:
+            continue
+        out.append(inst)
+    return out
+
+
 def _status(job: Any) -> str:
     try:
         status = job.status()
@@ -100,8 +129,15 @@ class IBMEngine(HardwareEngine):
         schedule = None
         if delays:
             schedule = noise or noise_spec(compiled.device, compiled.active_qubits)
-        self.circuit = measured_circuit(compiled, noise=schedule,
-                                        dt=getattr(backend, "dt", None))
+        #: local mode only: qubits whose T2 > 2 T1 in the snapshot get no delays
+        self.no_delay_qubits = unrelaxable_qubits(backend) & set(compiled.active_qubits)
+        if self.no_delay_qubits and schedule is not None:
+            logger.warning("%s: no delays on qubit(s) %s (snapshot T2 > 2 T1, which local mode's "
+                           "relaxation pass rejects)", label, sorted(self.no_delay_qubits))
+        self.circuit = without_delays_on(
+            measured_circuit(compiled, noise=schedule, dt=getattr(backend, "dt", None)),
+            self.no_delay_qubits,
+        )
         self._mode_object: Any = None
 
     @contextlib.contextmanager
@@ -146,8 +182,9 @@ class IBMEngine(HardwareEngine):
         from qaa_hw.hardware.circuits import on_device_wires, with_measurements
 
         dt = getattr(self.backend, "dt", None)
-        pubs = [(with_measurements(self.compiled, on_device_wires(self.compiled, c), dt=dt),)
-                for c in circuits]
+        pubs = [(without_delays_on(with_measurements(
+                    self.compiled, on_device_wires(self.compiled, c), dt=dt),
+                    self.no_delay_qubits),) for c in circuits]
         with self.execution():
             counts, record = self._job(pubs, len(pubs), shots=shots, seed=seed)
         self.records.append(record)

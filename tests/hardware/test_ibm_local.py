@@ -4,7 +4,8 @@ Local mode runs Aer with the fake backend's own noise model (gate depolarising +
 relaxation from its properties, readout error, relaxation on ``delay`` s). The engine submits
 the ASAP idle windows as ``delay`` s, so the physics is our default noise spec (idle relaxation
 on): measured ``<Z_i>`` must agree with the fast engine's prediction within shot noise, stated
-here as every |z| < 4.5 and at least 80% of outputs within 2 SE (95% expected).
+here as every |z| < 4.5 and at least 80% of outputs within 2 SE (95% expected); without shots,
+local mode's noise model and ours agree to 1e-9 on FakeBrisbane.
 """
 
 from __future__ import annotations
@@ -50,6 +51,43 @@ def test_local_torino_agrees_with_noisy_engine() -> None:
     compiled = compile_adapter(SPEC, load_device("ibm_torino"), seed=0)
     found = _agreement(compiled, FakeTorino())
     assert found["mean_abs"] < 0.03
+
+
+def test_local_mode_noise_model_equals_ours_exactly(brisbane3: CompiledAdapter) -> None:
+    """Without shots: the circuit the engine submits, under local mode's own noise model
+    (``AerSimulator.from_backend``, density matrix), against our fast engine (perfect readout:
+    the pre-readout values)."""
+    from dataclasses import replace
+
+    import torch
+    from qiskit_aer import AerSimulator
+
+    from qaa_hw.devices.model import InstructionProperties
+    from qaa_hw.hardware.circuits import embedding_angles, parameter_values
+    from qaa_hw.simulate.results import z_from_probabilities
+
+    backend = FakeBrisbane()
+    engine = IBMEngine(brisbane3, backend)
+    x, theta = problem(brisbane3.spec, 4, seed=6)
+    circuit = engine.circuit.remove_final_measurements(inplace=False)
+    circuit.save_probabilities(qubits=list(brisbane3.final_layout), label="p")
+    values = parameter_values(circuit, embedding_angles(brisbane3, x), theta)
+    binds = {p: list(values[:, j]) for j, p in enumerate(circuit.parameters)}
+    simulator = AerSimulator.from_backend(backend, method="density_matrix")
+    result = simulator.run(circuit, parameter_binds=[binds], shots=1).result()
+    probs = torch.as_tensor(np.stack([result.data(i)["p"] for i in range(len(x))]))
+    theirs = z_from_probabilities(probs, 3).numpy()
+    device = brisbane3.device
+    perfect = replace(device, qubits=tuple(
+        replace(q, prob_meas1_prep0=0.0, prob_meas0_prep1=0.0) for q in device.qubits),
+        instructions={**device.instructions, "measure": {
+            qa: InstructionProperties(0.0, p.duration_s)
+            for qa, p in device.instructions["measure"].items()}})
+    ours = make_engine("fast", replace(brisbane3, device=perfect)).run(x, theta)
+    np.testing.assert_allclose(theirs, ours.expectations.numpy(), atol=1e-9)
+    no_idle = make_engine("fast", replace(brisbane3, device=perfect), noise=noise_spec(
+        perfect, brisbane3.active_qubits, idle=False)).run(x, theta).expectations.numpy()
+    assert np.abs(theirs - no_idle).max() > 1e-3  # the delays matter
 
 
 def test_one_pub_per_job_modes_tags_and_cost(brisbane3: CompiledAdapter) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from qaa_hw.cli._common import format_table, positive_int, write_json
 from qaa_hw.cli.compile_cmd import add_spec_options, spec_from_args
-from qaa_hw.errors import ConfigError
+from qaa_hw.errors import ConfigError, QaaHwError
 
 #: Rows of the per-input table printed (all go to --json).
 PRINTED_INPUTS = 8
@@ -150,7 +150,16 @@ def _report(args: argparse.Namespace, engine: Any, compiled: Any, x: Any, theta:
     predicted = make_engine("fast", compiled).run(x, theta).expectations.numpy()
     z = measured.expectations.numpy()
     se = standard_errors(measured).numpy()
-    mitigated = _mitigate(args, engine, x, theta, measured, technique)
+    try:
+        mitigated = _mitigate(args, engine, x, theta, measured, technique)
+    except QaaHwError:
+        if args.json:  # keep the measured outputs: only the mitigation is lost
+            write_json(args.json, {"backend": args.backend, "measured": z.tolist(),
+                                   "standard_errors": se.tolist(),
+                                   "predicted": predicted.tolist(),
+                                   "jobs": [r.to_dict() for r in engine.records]})
+            print(f"mitigation failed; the measured outputs were written to {args.json}")
+        raise
     rows = []
     for b in range(min(len(z), PRINTED_INPUTS)):
         for i in range(z.shape[1]):

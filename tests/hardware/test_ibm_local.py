@@ -90,22 +90,32 @@ def test_local_mode_noise_model_equals_ours_exactly(brisbane3: CompiledAdapter) 
     assert np.abs(theirs - no_idle).max() > 1e-3  # the delays matter
 
 
-def test_one_pub_per_job_modes_tags_and_cost(brisbane3: CompiledAdapter) -> None:
+def _check_jobs(compiled: CompiledAdapter, mode: str, split: int | None) -> IBMEngine:
     backend = FakeBrisbane()
-    x, theta = problem(brisbane3.spec, 5, seed=4)
+    x, theta = problem(compiled.spec, 5, seed=4)
     rep_delay = backend._conf_dict["default_rep_delay"] * 1e-6
-    for mode in ("batch", "session", "job"):
-        engine = IBMEngine(brisbane3, backend, mode=mode, tags=["a", "b"], max_inputs_per_job=3)
-        result = engine.run(x, theta, shots=200, seed=1)
-        assert result.probabilities.shape == (5, 8) and result.shots == 200
-        assert [r.inputs for r in engine.records] == [3, 2]
-        for record in engine.records:
-            assert record.mode == mode and record.tags == ("a", "b") and record.status == "DONE"
-            assert record.usage_s == 0.0  # local mode bills nothing
-            expected = record.inputs * 200 * (brisbane3.metrics.duration_s + rep_delay)
-            assert record.predicted_s == pytest.approx(expected, rel=0.05)
+    engine = IBMEngine(compiled, backend, mode=mode, tags=["a", "b"], max_inputs_per_job=split)
+    result = engine.run(x, theta, shots=200, seed=1)
+    assert result.probabilities.shape == (5, 8) and result.shots == 200
+    assert [r.inputs for r in engine.records] == ([3, 2] if split == 3 else [5])
+    for record in engine.records:
+        assert record.mode == mode and record.tags == ("a", "b") and record.status == "DONE"
+        assert record.usage_s == 0.0  # local mode bills nothing
+        expected = record.inputs * 200 * (compiled.metrics.duration_s + rep_delay)
+        assert record.predicted_s == pytest.approx(expected, rel=0.05)
+    return engine
+
+
+def test_batch_jobs_tags_and_cost(brisbane3: CompiledAdapter) -> None:
+    engine = _check_jobs(brisbane3, "batch", split=3)
     # the circuit is compiled once: one parameter column per free angle, a row per input
     assert len(engine.circuit.parameters) == brisbane3.circuit.num_parameters
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["session", "job"])
+def test_session_and_single_job_modes(brisbane3: CompiledAdapter, mode: str) -> None:
+    _check_jobs(brisbane3, mode, split=None)
 
 
 class _SecondJobFails(FakeBrisbane):

@@ -23,9 +23,13 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_run_on_google_qvm_reports_measured_vs_predicted(tmp_path, capsys) -> None:
     out = tmp_path / "run.json"
     code = main(["run", "--backend", "google-qvm:weber", "--qubits", "3", "--inputs", "4",
-                 "--shots", "1000", "--mitigation", "rem", "--tag", "t1", "--json", str(out)])
+                 "--shots", "1000", "--mitigation", "rem", "--tag", "t1", "--json", str(out),
+                 "--save-calibration", str(tmp_path / "snapshots")])
     assert code == 0
     text = capsys.readouterr().out
+    (snapshot,) = (tmp_path / "snapshots").glob("google_weber_*.yaml")
+    saved = load_device(str(snapshot)).instructions["cz"]
+    assert saved == load_device("google_weber").instructions["cz"]
     assert "mean |measured - predicted|" in text and "QPU time: used not reported" in text
     data = json.loads(out.read_text())
     measured, predicted = np.array(data["measured"]), np.array(data["predicted"])

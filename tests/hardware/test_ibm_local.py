@@ -139,3 +139,25 @@ def test_failed_job_keeps_finished_inputs(brisbane3: CompiledAdapter) -> None:
     assert e.value.partial.expectations.shape == (2, 3)
     assert e.value.records[0].status == "DONE"
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("backend_class", [FakeBrisbane, FakeTorino])
+def test_submitted_circuit_is_isa_with_aligned_delays(backend_class) -> None:
+    """The submitted circuit uses only the target's instructions, its delays are whole
+    multiples of the target's granularity and at least its min_length, and logical qubit i is
+    measured into c[i]."""
+    backend = backend_class()
+    name = "ibm_" + backend.name.removeprefix("fake_")
+    compiled = compile_adapter(SPEC, load_device(name), seed=0)
+    circuit = IBMEngine(compiled, backend).circuit
+    target = backend.target
+    for inst in circuit.data:
+        qargs = tuple(circuit.find_bit(q).index for q in inst.qubits)
+        assert target.instruction_supported(inst.operation.name, qargs), (inst.operation, qargs)
+        if inst.operation.name == "delay":
+            assert inst.operation.unit == "dt"
+            assert inst.operation.duration % target.granularity == 0
+            assert inst.operation.duration >= target.min_length
+    measures = sorted((circuit.find_bit(i.clbits[0]).index, circuit.find_bit(i.qubits[0]).index)
+                      for i in circuit.data if i.operation.name == "measure")
+    assert [q for _, q in measures] == list(compiled.final_layout)

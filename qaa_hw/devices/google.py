@@ -143,8 +143,28 @@ def load_google_device(name: str) -> DeviceModel:
             create_device_from_processor_id,
             load_device_noise_properties,
         )
-    noise = load_device_noise_properties(pid)
-    device = create_device_from_processor_id(pid)
+    origin = (f"cirq-google {cirq_google.__version__} virtual_engine_factory median "
+              f"calibration of {pid!r} (cirq {cirq.__version__})")
+    return google_device_from_properties(
+        GOOGLE_PREFIX + pid, load_device_noise_properties(pid),
+        create_device_from_processor_id(pid), _timestamps()[pid], origin=origin,
+    )
+
+
+def google_device_from_properties(name: str, noise: Any, device: Any, timestamp_ms: int, *,
+                                  origin: str) -> DeviceModel:
+    """The :class:`DeviceModel` of a Google processor from its noise properties (a
+    ``GoogleNoiseProperties``: the median calibration's, or a live calibration's through
+    ``cirq_google.noise_properties_from_calibration``) and its ``cirq.Device`` (qubits and
+    couplings), with the conversions of the module docstring.
+
+    Args:
+        name: catalog name, e.g. ``"google_weber"``.
+        noise: the noise properties.
+        device: the processor's device (``processor.get_device()``).
+        timestamp_ms: calibration time in milliseconds (the snapshot date).
+        origin: provenance placed first in ``DeviceModel.source``.
+    """
     grid = sorted(device.metadata.qubit_set)
     index = {q: i for i, q in enumerate(grid)}
     notes: list[str] = []
@@ -177,8 +197,8 @@ def load_google_device(name: str) -> DeviceModel:
         },
         "cz": cz,
     }
-    stamp = _timestamps()[pid]
-    date = datetime.datetime.fromtimestamp(stamp / 1000, tz=datetime.UTC).date().isoformat()
+    date = datetime.datetime.fromtimestamp(timestamp_ms / 1000, tz=datetime.UTC).date()
+    date_text = date.isoformat()
     if has_cz:
         conversion = "cz error = CZPowGate Pauli error x 4/5"
     else:
@@ -188,18 +208,14 @@ def load_google_device(name: str) -> DeviceModel:
             "the decomposition's one-qubit gates (PhasedXZ error), Pauli errors composed, x 4/5; "
             "duration = its ASAP schedule"
         )
-    source = (
-        f"cirq-google {cirq_google.__version__} virtual_engine_factory median calibration of "
-        f"{pid!r} (cirq {cirq.__version__}); 1q error = PhasedXZGate "
-        f"Pauli error x 2/3; {conversion}"
-    )
+    source = f"{origin}; 1q error = PhasedXZGate Pauli error x 2/3; {conversion}"
     return DeviceModel(
-        name=GOOGLE_PREFIX + pid,
+        name=name,
         family="google",
         qubits=tuple(qubits),
         instructions=instructions,
         source="; ".join([source, *notes]),
-        snapshot_date=date,
+        snapshot_date=date_text,
         qubit_labels=tuple(f"q({q.row},{q.col})" for q in grid),
         coordinates=tuple((float(q.col), float(-q.row)) for q in grid),
     )

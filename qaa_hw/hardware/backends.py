@@ -2,14 +2,14 @@
 ``google:<pid>``, each resolved to a :class:`HardwareBackend` (the provider's handle, the
 catalog device it corresponds to, and the engine to build on it).
 
-=====================  ==========================================  =========================
+=====================  ==========================================  ============================
 name                   what runs                                   device compiled for
-=====================  ==========================================  =========================
-``local:ibm_<x>``      runtime local testing mode on ``Fake<X>()``  catalog ``ibm_<x>``
+=====================  ==========================================  ============================
+``local:ibm_<x>``      runtime local testing mode on ``Fake<X>()``  catalog ``ibm_<x>`` (equal)
 ``ibm:<name>``         ``QiskitRuntimeService().backend(name)``    its live calibration
-``google-qvm:<pid>``   the noisy QVM of ``<pid>`` (Cirq, offline)   catalog ``google_<pid>``
-``google:<pid>``       ``cirq_google.get_engine().get_processor``  catalog ``google_<pid>``
-=====================  ==========================================  =========================
+``google-qvm:<pid>``   the noisy QVM of ``<pid>`` (Cirq, offline)   its calibration (the median)
+``google:<pid>``       ``cirq_google.get_engine().get_processor``  its live calibration
+=====================  ==========================================  ============================
 
 Credentials are never read or written here: ``QiskitRuntimeService()`` uses the saved account
 or the ``QISKIT_IBM_*`` environment; ``cirq_google.get_engine()`` the Google Cloud defaults.
@@ -163,8 +163,8 @@ def resolve_backend(name: str, *, seed: int = 0) -> HardwareBackend:
 
         handle = _ibm_backend(rest)
         return HardwareBackend(name, kind, handle, live_device(handle))
-    from qaa_hw.devices.catalog import load_device
+    from qaa_hw.hardware.calibration import live_google_device
 
     pid = rest.removeprefix("google_")
     handle = _google_processor(pid, virtual=kind == "google-qvm", seed=seed)
-    return HardwareBackend(name, kind, handle, load_device(f"google_{pid}"))
+    return HardwareBackend(name, kind, handle, live_google_device(handle))

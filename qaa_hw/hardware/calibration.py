@@ -24,6 +24,10 @@ from qaa_hw.hardware.jobs import HardwareError
 
 #: Relative difference below which two calibration numbers are equal.
 RTOL = 1e-6
+#: Processors whose device specifications carry unusable gate durations (weber lists a 4 ms
+#: measurement); Cirq's default gate times are used for them, as cirq_google's
+#: ``virtual_engine_factory.load_device_noise_properties`` does.
+DEFAULT_TIMES_PROCESSORS = ("rainbow", "weber")
 
 
 def live_device(backend: Any, *, name: str | None = None) -> DeviceModel:
@@ -37,6 +41,48 @@ def live_device(backend: Any, *, name: str | None = None) -> DeviceModel:
 
     label = name or IBM_PREFIX + str(backend.name).removeprefix("fake_").removeprefix(IBM_PREFIX)
     return device_from_backend(backend, name=label, source=f"live calibration of {backend.name}")
+
+
+def live_google_device(processor: Any, *, name: str | None = None) -> DeviceModel:
+    """The device model of a Google processor's current calibration (family ``google``):
+    ``processor.get_current_calibration()`` through ``cirq_google``'s
+    ``noise_properties_from_calibration`` (gate times from the processor's device
+    specification, Cirq's defaults where it has none, as the virtual-engine factory does),
+    converted like the catalog's median calibrations
+    (:func:`qaa_hw.devices.google.google_device_from_properties`).
+
+    Raises:
+        HardwareError: the processor reports no calibration.
+    """
+    import warnings
+
+    from qaa_hw.devices.google import GOOGLE_PREFIX, google_device_from_properties
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from cirq_google.engine import calibration_to_noise_properties as convert
+        from cirq_google.engine.virtual_engine_factory import extract_gate_times_ns_from_device
+
+    pid = str(processor.processor_id)
+    try:
+        calibration = processor.get_current_calibration()
+    except Exception as e:  # the service's errors
+        raise HardwareError(f"cannot read the calibration of Google processor {pid!r}: {e}") from e
+    if calibration is None:
+        raise HardwareError(f"Google processor {pid!r} reports no current calibration")
+    device = processor.get_device()
+    times = convert.DEFAULT_GATE_NS
+    if pid not in DEFAULT_TIMES_PROCESSORS:
+        try:
+            times = extract_gate_times_ns_from_device(device) or convert.DEFAULT_GATE_NS
+        except Exception:  # a specification without gate durations
+            times = convert.DEFAULT_GATE_NS
+    noise = convert.noise_properties_from_calibration(calibration=calibration,
+                                                      gate_times_ns=times)
+    return google_device_from_properties(
+        name or GOOGLE_PREFIX + pid, noise, device, int(calibration.timestamp),
+        origin=f"live calibration of Google processor {pid!r}",
+    )
 
 
 def snapshot_path(device: DeviceModel, folder: str | Path | None = None) -> Path:

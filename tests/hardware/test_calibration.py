@@ -69,3 +69,16 @@ def test_calibration_mismatch_is_one_line_unless_forced(torino_live) -> None:
     other = replace(torino_live, qubits=tuple(qubits))
     same = compile_adapter(SPEC, torino_live, seed=0)
     assert calibration_differences(same.device, other, same.active_qubits) == []
+
+
+def test_live_google_calibration_equals_catalog() -> None:
+    """The QVM's current calibration (the median one) through cirq_google's
+    noise_properties_from_calibration gives the catalog's google_weber."""
+    from qaa_hw.hardware.calibration import live_google_device
+    from qaa_hw.hardware.google import virtual_machine
+
+    live = live_google_device(virtual_machine("weber").get_processor("weber"))
+    catalog = load_device("google_weber")
+    assert live.name == "google_weber" and live.snapshot_date == catalog.snapshot_date
+    assert live.qubits == catalog.qubits
+    assert calibration_differences(catalog, live, range(catalog.num_qubits)) == []

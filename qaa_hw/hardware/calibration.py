@@ -3,7 +3,9 @@ dated snapshot files, and the check that a backend still has the calibration com
 
 * :func:`live_device` converts ``backend.target`` + ``backend.properties()`` with the catalog's
   own converter (:func:`qaa_hw.devices.ibm.device_from_backend`), for a real backend
-  (``QiskitRuntimeService().backend(name)``) or a fake one (the path the tests take).
+  (``QiskitRuntimeService().backend(name)``) or a fake one (the path the tests take);
+  :func:`live_google_device` does the same for a Google processor
+  (``get_current_calibration()``; on the QVM it gives the catalog's device).
 * :func:`save_snapshot` writes it as ``<name>_<YYYY-MM-DD>.yaml`` next to the catalog's files
   (``devices/``), where the catalog lists it by that stem, so a compile can be re-run against
   it offline: ``qaa_hw compile --device ibm_torino_2026-12-06``.

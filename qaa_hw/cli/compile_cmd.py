@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from qaa_hw.circuits.spec import (
     EMBEDDINGS,
@@ -65,7 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip Qiskit's level 3")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
-    parser.add_argument("--qasm", metavar="FILE", help="write the physical circuit as OpenQASM 3")
+    parser.add_argument(
+        "--qasm", metavar="FILE",
+        help="write the physical circuit as OpenQASM 3, logical qubit i measured into c[i]",
+    )
+    parser.add_argument(
+        "--bind", metavar="INPUTS.npy",
+        help="with --qasm: write one bound circuit per input row (FILE_<i>.qasm) instead",
+    )
+    parser.add_argument("--theta", metavar="THETA.npy",
+                        help="trainable values for --bind (default: all zero)")
     parser.add_argument("--plot", metavar="FILE", help="draw the coupling map with the layout")
     parser.set_defaults(func=cmd_compile)
 
@@ -83,8 +93,50 @@ def spec_from_args(args: argparse.Namespace) -> QAASpec:
     )
 
 
+def write_qasm(compiled: object, args: argparse.Namespace) -> None:
+    """``--qasm``: the measured circuit (parameters ``alpha``/``theta`` free) or, with
+    ``--bind``, one bound program per input row."""
+    import numpy as np
+    from qiskit import qasm3
+
+    from qaa_hw.compile.compiled import CompiledAdapter
+    from qaa_hw.errors import ConfigError
+    from qaa_hw.hardware.circuits import bound_qasm, measured_circuit
+
+    assert isinstance(compiled, CompiledAdapter)
+    path = Path(args.qasm)
+
+    def load(option: str, file: str) -> np.ndarray:
+        try:
+            return np.asarray(np.load(file, allow_pickle=False), dtype=float)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{option}={file!r} cannot be read as a .npy array: {e}") from e
+
+    if not args.bind:
+        write_text_atomic(path, qasm3.dumps(measured_circuit(compiled)), what="--qasm file")
+        print(f"OpenQASM 3 written to {path} (logical qubit i measured into c[i])")
+        return
+    xs = load("--bind", args.bind)
+    theta = load("--theta", args.theta) if args.theta else np.zeros(compiled.spec.num_parameters)
+    programs = bound_qasm(compiled, xs, theta)
+    width = len(str(len(programs) - 1))
+    suffix = path.suffix or ".qasm"
+    for i, text in enumerate(programs):
+        write_text_atomic(path.with_name(f"{path.stem}_{i:0{width}d}{suffix}"), text,
+                          what="--qasm file")
+    print(f"{len(programs)} bound OpenQASM 3 programs written to "
+          f"{path.with_name(path.stem)}_*{suffix}")
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     """Compile, print the comparison table and write requested files."""
+    from qaa_hw.errors import ConfigError
+
+    if (args.bind or args.theta) and not args.qasm:
+        raise ConfigError("--bind/--theta are not valid without --qasm FILE; accepted: "
+                          "--qasm FILE --bind INPUTS.npy [--theta THETA.npy]")
+    if args.theta and not args.bind:
+        raise ConfigError("--theta is not valid without --bind INPUTS.npy")
     from qaa_hw.compile.api import compile_adapter
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
@@ -122,10 +174,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     rows.append({"metric": "compile time (s)", **{n: t for n, (_, t) in results.items()}})
     print(format_table(rows))
     if args.qasm:
-        from qiskit import qasm3
-
-        path = write_text_atomic(args.qasm, qasm3.dumps(ours.circuit), what="--qasm file")
-        print(f"OpenQASM 3 written to {path}")
+        write_qasm(ours, args)
     if args.plot:
         from qaa_hw.analysis.plots import plot_coupling_map
 

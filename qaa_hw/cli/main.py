@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from qaa_hw import __version__
-from qaa_hw.cli import compile_cmd, devices_cmd, finetune_cmd, report_cmd, simulate_cmd, sweep_cmd
+from qaa_hw.cli import (
+    compile_cmd,
+    devices_cmd,
+    finetune_cmd,
+    report_cmd,
+    run_cmd,
+    simulate_cmd,
+    sweep_cmd,
+)
 from qaa_hw.errors import QaaHwError
 from qaa_hw.shutdown import as_interrupted, signals_raise
 
@@ -50,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_cmd.register(sub)
     sweep_cmd.register(sub)
     report_cmd.register(sub)
+    run_cmd.register(sub)
     return parser
 
 

@@ -16,9 +16,15 @@ error is converted to an average gate infidelity::
 Gates. One-qubit gates are modelled as Qiskit's ``rz`` (Google's virtual Z: error 0,
 duration 0), ``sx`` and ``x`` (both with the PhasedXZGate error and duration). The two-qubit
 gate is ``cz`` once per coupled pair (lower index first). willow_pink is calibrated for CZ
-(``CZPowGate`` errors); rainbow and weber calibrations hold only sqrt-iSWAP and Sycamore XEB
-errors, so their ``cz`` error is a *proxy*: the per-pair sqrt-iSWAP (``ISwapPowGate``) Pauli
-error converted with d = 4. The proxy is stated in ``DeviceModel.source``.
+(``CZPowGate`` errors). rainbow and weber calibrations hold only sqrt-iSWAP and Sycamore XEB
+errors: a CZ runs there as Cirq's decomposition into two sqrt-iSWAPs and one-qubit gates
+(:func:`cz_as_sqrt_iswap`), so their ``cz`` is *priced as that decomposition*
+(:func:`priced_cz`): Pauli error ``1 - prod(1 - p_op)`` over its operations (each sqrt-iSWAP
+with the pair's ``ISwapPowGate`` error, each physical one-qubit gate with its qubit's
+PhasedXZ error, virtual Z free), converted with d = 4, and duration the length of its ASAP
+schedule. This is what ``qaa_hw.hardware.google`` submits for every ``cz``; the pricing is
+stated in ``DeviceModel.source``. (Before, ``cz`` cost one sqrt-iSWAP: about half the real
+cost, so Google ESPs were optimistic.)
 
 Names are listed without importing cirq (which takes seconds): the processor ids are read
 from the ``MEDIAN_CALIBRATION_TIMESTAMPS`` literal in the factory's source.
@@ -137,8 +143,28 @@ def load_google_device(name: str) -> DeviceModel:
             create_device_from_processor_id,
             load_device_noise_properties,
         )
-    noise = load_device_noise_properties(pid)
-    device = create_device_from_processor_id(pid)
+    origin = (f"cirq-google {cirq_google.__version__} virtual_engine_factory median "
+              f"calibration of {pid!r} (cirq {cirq.__version__})")
+    return google_device_from_properties(
+        GOOGLE_PREFIX + pid, load_device_noise_properties(pid),
+        create_device_from_processor_id(pid), _timestamps()[pid], origin=origin,
+    )
+
+
+def google_device_from_properties(name: str, noise: Any, device: Any, timestamp_ms: int, *,
+                                  origin: str) -> DeviceModel:
+    """The :class:`DeviceModel` of a Google processor from its noise properties (a
+    ``GoogleNoiseProperties``: the median calibration's, or a live calibration's through
+    ``cirq_google.noise_properties_from_calibration``) and its ``cirq.Device`` (qubits and
+    couplings), with the conversions of the module docstring.
+
+    Args:
+        name: catalog name, e.g. ``"google_weber"``.
+        noise: the noise properties.
+        device: the processor's device (``processor.get_device()``).
+        timestamp_ms: calibration time in milliseconds (the snapshot date).
+        origin: provenance placed first in ``DeviceModel.source``.
+    """
     grid = sorted(device.metadata.qubit_set)
     index = {q: i for i, q in enumerate(grid)}
     notes: list[str] = []
@@ -153,6 +179,14 @@ def load_google_device(name: str) -> DeviceModel:
     gate2 = "CZPowGate" if has_cz else "ISwapPowGate"
     two_q = _two_qubit(device.metadata.nx_graph.edges, index, pauli, gate2, notes)
     dur2 = times.get(gate2, times.get("CZPowGate", times.get("FSimGate", 0.0))) / 1e9
+    cz: dict[Qargs, InstructionProperties] = {
+        qa: InstructionProperties(err, dur2) for qa, err in two_q.items()
+    }
+    if not has_cz:
+        cz = {
+            qa: priced_cz(InstructionProperties(err, dur2), one_q[(qa[0],)], one_q[(qa[1],)])
+            for qa, err in two_q.items()
+        }
     measure_s = times.get("MeasurementGate", 0.0) / 1e9
     instructions: dict[str, dict[Qargs, InstructionProperties]] = {
         "rz": {(i,): InstructionProperties(0.0, 0.0) for i in range(len(grid))},
@@ -161,29 +195,27 @@ def load_google_device(name: str) -> DeviceModel:
         "measure": {
             (i,): InstructionProperties(q.readout_error, measure_s) for i, q in enumerate(qubits)
         },
-        "cz": {qa: InstructionProperties(err, dur2) for qa, err in two_q.items()},
+        "cz": cz,
     }
-    stamp = _timestamps()[pid]
-    date = datetime.datetime.fromtimestamp(stamp / 1000, tz=datetime.UTC).date().isoformat()
+    date = datetime.datetime.fromtimestamp(timestamp_ms / 1000, tz=datetime.UTC).date()
+    date_text = date.isoformat()
     if has_cz:
         conversion = "cz error = CZPowGate Pauli error x 4/5"
     else:
         conversion = (
-            "cz error is a PROXY: per-pair sqrt-iSWAP (ISwapPowGate) XEB Pauli error x 4/5 "
-            "(this calibration holds no CZ data)"
+            "cz is PRICED as its sqrt-iSWAP decomposition (this calibration holds no CZ data): "
+            f"{sqrt_iswaps_per_cz()} sqrt-iSWAPs (per-pair ISwapPowGate XEB Pauli error) + "
+            "the decomposition's one-qubit gates (PhasedXZ error), Pauli errors composed, x 4/5; "
+            "duration = its ASAP schedule"
         )
-    source = (
-        f"cirq-google {cirq_google.__version__} virtual_engine_factory median calibration of "
-        f"{pid!r} (cirq {cirq.__version__}); 1q error = PhasedXZGate "
-        f"Pauli error x 2/3; {conversion}"
-    )
+    source = f"{origin}; 1q error = PhasedXZGate Pauli error x 2/3; {conversion}"
     return DeviceModel(
-        name=GOOGLE_PREFIX + pid,
+        name=name,
         family="google",
         qubits=tuple(qubits),
         instructions=instructions,
         source="; ".join([source, *notes]),
-        snapshot_date=date,
+        snapshot_date=date_text,
         qubit_labels=tuple(f"q({q.row},{q.col})" for q in grid),
         coordinates=tuple((float(q.col), float(-q.row)) for q in grid),
     )
@@ -261,3 +293,58 @@ def _two_qubit(
             pairs[qa] = pauli_to_average_infidelity(p, 2)
     _median_fill(pairs, missing, f"{gate} error", notes)
     return dict(sorted(pairs.items()))
+
+
+# ------------------------------------------------------------ CZ from sqrt-iSWAP
+@functools.cache
+def cz_as_sqrt_iswap() -> tuple[Any, ...]:
+    """Cirq's decomposition of CZ on ``LineQubit(0), LineQubit(1)`` into sqrt-iSWAPs and
+    one-qubit gates (``cirq.two_qubit_matrix_to_sqrt_iswap_operations``)."""
+    _import_factory()
+    import cirq
+
+    a, b = cirq.LineQubit.range(2)
+    return tuple(cirq.two_qubit_matrix_to_sqrt_iswap_operations(a, b, cirq.unitary(cirq.CZ)))
+
+
+def sqrt_iswaps_per_cz() -> int:
+    """Number of sqrt-iSWAPs in :func:`cz_as_sqrt_iswap` (2)."""
+    return sum(1 for op in cz_as_sqrt_iswap() if len(op.qubits) == 2)
+
+
+def _is_virtual(op: Any) -> bool:
+    import cirq
+
+    return isinstance(op.gate, cirq.ZPowGate)
+
+
+def priced_cz(
+    sqrt_iswap: InstructionProperties,
+    one_a: InstructionProperties,
+    one_b: InstructionProperties,
+) -> InstructionProperties:
+    """A CZ priced as :func:`cz_as_sqrt_iswap` on a pair.
+
+    Args:
+        sqrt_iswap: the pair's sqrt-iSWAP (average infidelity, d = 4) and duration.
+        one_a: one-qubit gate (average infidelity, d = 2) and duration on the first qubit.
+        one_b: the same on the second qubit.
+
+    Returns:
+        Average infidelity of the composed Pauli errors (``1 - prod(1 - p_op)``, d = 4) and the
+        ASAP-scheduled duration of the decomposition (virtual Z free and instantaneous).
+    """
+    one = (one_a, one_b)
+    keep = 1.0
+    clock = [0.0, 0.0]
+    for op in cz_as_sqrt_iswap():
+        wires = [q.x for q in op.qubits]
+        if len(wires) == 2:
+            keep *= 1 - sqrt_iswap.error * 5 / 4
+            start = max(clock)
+            clock = [start + sqrt_iswap.duration_s] * 2
+        elif not _is_virtual(op):
+            q = wires[0]
+            keep *= 1 - one[q].error * 3 / 2
+            clock[q] += one[q].duration_s
+    return InstructionProperties(pauli_to_average_infidelity(1 - keep, 2), max(clock))

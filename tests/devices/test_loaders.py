@@ -197,7 +197,7 @@ def test_google_weber_matches_cirq_device() -> None:
     assert edges == {frozenset(e) for e in cirq_device.metadata.nx_graph.edges}
     q0 = label_to_qubit[device.qubit_labels[0]]
     assert device.coordinates[0] == (q0.col, -q0.row)
-    assert "PROXY" in device.source and "sqrt-iSWAP" in device.source
+    assert "PRICED as its sqrt-iSWAP decomposition" in device.source
     assert device.snapshot_date == "2021-11-03"
 
 

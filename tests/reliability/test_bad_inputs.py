@@ -133,6 +133,17 @@ CASES: list[tuple[list[str], str]] = [
      r"--workers=0 is not valid"),
     (["report", "--devices", "ibm_torino", "--out", "{tmp}/r", "--gradient", "adjoint"],
      r"argument --gradient: invalid choice"),
+    # run (hardware)
+    (["run", "--qubits", "3"], r"^qaa_hw run: error: the following arguments are required: "
+                               r"--backend"),
+    (["run", "--backend", "local:ibm_brisbane", "--shots", "0"],
+     r"--shots=0 is not valid; accepted: an integer 1\.\.1000000000"),
+    (["run", "--backend", "local:ibm_brisbane", "--seed", "-1"], rf"--seed=-1 .*{SEED_RANGE}"),
+    (["run", "--backend", "nope"], r"backend 'nope' is not valid; accepted: KIND:NAME"),
+    (["run", "--backend", "local:ibm_brisbane", "--mitigation", "pec"],
+     r"technique 'pec' is not offered on devices; accepted: zne, rem, ddd"),
+    (["run", "--backend", "local:ibm_brisbane", "--json", "/proc/qaa_hw/run.json"],
+     r"--json file .*cannot create folder '/proc"),
 ]
 
 

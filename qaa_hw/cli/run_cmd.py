@@ -208,7 +208,8 @@ def _mitigate(args: argparse.Namespace, engine: Any, x: Any, theta: Any, measure
     import numpy as np
     import torch
 
-    from qaa_hw.hardware.mitigation import DeviceBackend, DeviceMitigator
+    from qaa_hw.hardware.mitigation import DeviceBackend
+    from qaa_hw.mitigation.api import Mitigator
     from qaa_hw.mitigation.estimators import rem_correct, rem_inverse
     from qaa_hw.mitigation.techniques import REM
     from qaa_hw.simulate.results import z_from_probabilities
@@ -221,5 +222,5 @@ def _mitigate(args: argparse.Namespace, engine: Any, x: Any, theta: Any, measure
         inverse = rem_inverse(backend.confusion, method=technique.method)
         corrected = rem_correct(measured.probabilities.numpy(), inverse)
         return z_from_probabilities(torch.as_tensor(corrected), engine.num_logical).numpy()
-    mitigator = DeviceMitigator(backend, seed=args.seed)
+    mitigator = Mitigator(backend.engine.compiled, backend=backend, seed=args.seed)
     return np.stack([mitigator.estimate(row, theta, technique).mitigated for row in x])

@@ -11,7 +11,7 @@ all in ``|1>``) run once, with the backend's shots, and counted too. DDD fills t
 of the ASAP schedule (IBM) or of Cirq moments (Google), as the Aer and Cirq backends do.
 Pulse stretching cannot run on a device (it needs calibrated stretched pulses): only folding.
 
-:class:`DeviceMitigator` is :class:`qaa_hw.mitigation.api.Mitigator` on such a backend.
+``Mitigator(compiled, backend=DeviceBackend(...))`` mitigates on such a backend.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 
 from qaa_hw.errors import ConfigError
 from qaa_hw.hardware.jobs import HardwareEngine
-from qaa_hw.mitigation.api import Mitigator
 from qaa_hw.mitigation.backends import Backend
 from qaa_hw.mitigation.idle import IdleGrid, moment_grid, timed_grid
 from qaa_hw.mitigation.lowering import schedule, timed_circuit
@@ -128,19 +127,3 @@ def check_device_technique(technique: Technique) -> Technique:
     return technique
 
 
-class DeviceMitigator(Mitigator):
-    """:class:`~qaa_hw.mitigation.api.Mitigator` on a :class:`DeviceBackend`.
-
-    ``Mitigator`` builds its backend by executor name (``aer``/``cirq``); this sets the same
-    state with the device backend instead (``ideal`` stays the noiseless statevector of the
-    same physical circuit).
-    """
-
-    def __init__(self, backend: DeviceBackend, *, seed: int = 0) -> None:
-        self.compiled = backend.engine.compiled
-        self.seed = int(seed)
-        self.backend = backend
-        self._readout = self.compiled.spec.readout
-        self._ideal: dict[bytes, np.ndarray] = {}
-        self._circuits: dict[bytes, cirq.Circuit] = {}
-        self._folds: dict[tuple[bytes, str, float], Any] = {}

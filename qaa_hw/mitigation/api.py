@@ -115,6 +115,9 @@ class Mitigator:
         noise: the noise spec (``True``: the device's, idle relaxation on).
         shots: ``None`` for exact distributions, else shots per executed circuit.
         seed: seed of random folding, PEC sampling and shot sampling.
+        backend: a backend already built for ``compiled`` (e.g. a device,
+            :class:`qaa_hw.hardware.mitigation.DeviceBackend`); ``executor``, ``noise`` and
+            ``shots`` are then the backend's own.
 
     Raises:
         ConfigError: unknown executor, seed outside 0..2^32-1.
@@ -129,11 +132,12 @@ class Mitigator:
         noise: NoiseSpec | bool = True,
         shots: int | None = None,
         seed: int = 0,
+        backend: Backend | None = None,
     ) -> None:
         shots = check_shots(shots)
         self.compiled = compiled
         self.seed = check_seed("seed", seed)
-        self.backend: Backend = make_backend(
+        self.backend: Backend = backend or make_backend(
             compiled, executor=executor, noise=noise, shots=shots, seed=seed
         )
         self._readout = compiled.spec.readout

@@ -9,7 +9,8 @@ import pytest
 from qaa_hw.compile.compiled import CompiledAdapter
 from qaa_hw.errors import ConfigError
 from qaa_hw.hardware.google import GoogleEngine, virtual_machine
-from qaa_hw.hardware.mitigation import DeviceBackend, DeviceMitigator, check_device_technique
+from qaa_hw.hardware.mitigation import DeviceBackend, check_device_technique
+from qaa_hw.mitigation.api import Mitigator
 from qaa_hw.mitigation.techniques import ZNE, technique_from_names
 from tests.hardware.conftest import problem
 
@@ -32,7 +33,7 @@ def test_measured_confusion_matches_calibration(qvm_backend: DeviceBackend) -> N
 
 
 def test_techniques_count_circuits_and_shots(qvm_backend: DeviceBackend) -> None:
-    mitigator = DeviceMitigator(qvm_backend, seed=0)
+    mitigator = Mitigator(qvm_backend.engine.compiled, backend=qvm_backend, seed=0)
     x, theta = problem(mitigator.compiled.spec, 1, seed=8)
     expected = {"rem": 1, "zne": 3, "ddd": 1, "rem+zne": 3}
     for name, circuits in expected.items():

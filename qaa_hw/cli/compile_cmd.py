@@ -45,11 +45,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--noise-scale", type=non_negative_float("--noise-scale"), default=1.0,
         help="multiply every error and divide T1/T2 by this factor (default 1)",
     )
+    parser.add_argument(
+        "--time-budget", type=_time_budget, default=None, metavar="S",
+        help="stop searching for candidate circuits after S seconds (> 0; default: no limit; "
+             "translating the best ones comes on top)",
+    )
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (shown on stderr for n >= 7)")
     parser.add_argument("--no-baseline", action="store_true", help="skip Qiskit's level 3")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     parser.add_argument("--qasm", metavar="FILE", help="write the physical circuit as OpenQASM 3")
     parser.add_argument("--plot", metavar="FILE", help="draw the coupling map with the layout")
     parser.set_defaults(func=cmd_compile)
+
+
+def _time_budget(text: str) -> float:
+    """argparse type of ``--time-budget``: seconds > 0."""
+    value = non_negative_float("--time-budget")(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            f"--time-budget={text} is not valid; accepted: a number of seconds > 0")
+    return value
 
 
 def spec_from_args(args: argparse.Namespace) -> QAASpec:
@@ -67,14 +83,15 @@ def spec_from_args(args: argparse.Namespace) -> QAASpec:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """Compile, print the comparison table and write requested files."""
-    from qaa_hw.compile.api import compile_adapter
+    from qaa_hw.compile.api import FULL_EFFORT_QUBITS, compile_adapter
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
 
     spec = spec_from_args(args)
     device = scale_noise(load_device(args.device), args.noise_scale)
     t0 = time.perf_counter()
-    ours = compile_adapter(spec, device, seed=args.seed)
+    ours = compile_adapter(spec, device, seed=args.seed, time_budget_s=args.time_budget,
+                           progress=not args.no_progress and spec.num_qubits > FULL_EFFORT_QUBITS)
     t_ours = time.perf_counter() - t0
     results = {"qaa_hw": (ours, t_ours)}
     if not args.no_baseline:

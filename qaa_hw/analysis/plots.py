@@ -272,9 +272,9 @@ def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
 def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, Any]],
                 recommended: Mapping[str, Any] | None, path: str | Path, *,
                 title: str = "", formats: Sequence[str] = ()) -> list[Path]:
-    """Co-design view: mitigated output error vs trainable parameters, coloured by QPU
-    seconds per generated token (edge colour: verdict); Pareto-optimal points outlined and
-    labelled, the recommended point starred.
+    """Co-design view: output error at the assumed shots (bias + standard error) vs
+    trainable parameters, coloured by QPU seconds per generated token (edge colour:
+    verdict); Pareto-optimal points outlined and labelled, the recommended point starred.
 
     Args:
         rows: assessed rows (``s_per_token`` and ``verdict`` columns,
@@ -292,14 +292,14 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
     cost = [max(float(r["s_per_token"]), 1e-9) for r in rows]
     norm = colors.LogNorm(vmin=min(cost), vmax=max(max(cost), min(cost) * 1.01))
     edge = {"feasible": "green", "marginal": "orange", "infeasible": "red"}
-    sc = ax.scatter([r["parameters"] for r in rows], [r["mitigated_abs_error"] for r in rows],
+    sc = ax.scatter([r["parameters"] for r in rows], [r["error_with_shots"] for r in rows],
                     c=cost, cmap="viridis", norm=norm, s=36, alpha=0.85,
                     edgecolors=[edge.get(str(r.get("verdict")), "black") for r in rows],
                     linewidths=1.2, zorder=3)
     fig.colorbar(sc, ax=ax, label="QPU seconds per generated token")
     labels: dict[tuple[float, float], list[str]] = {}
     for r in front:
-        xy = (float(r["parameters"]), round(float(r["mitigated_abs_error"]), 4))
+        xy = (float(r["parameters"]), round(float(r["error_with_shots"]), 4))
         text = f"n{r['qubits']}L{r['layers']} {r['entangler']} {r['mitigation']}"
         if text not in labels.setdefault(xy, []):
             labels[xy].append(text)
@@ -311,18 +311,18 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
         ax.annotate(", ".join(texts), xy, fontsize=6, xytext=(6, 2 + 8 * (i % 3)),
                     textcoords="offset points", alpha=0.85)
     if recommended is not None:
-        ax.scatter([recommended["parameters"]], [recommended["mitigated_abs_error"]],
+        ax.scatter([recommended["parameters"]], [recommended["error_with_shots"]],
                    marker="*", s=320, color="gold", edgecolors="black", zorder=5,
                    label="recommended")
     th = Thresholds()
-    top = max([float(r["mitigated_abs_error"]) for r in rows] + [0.0]) * 1.15
+    top = max([float(r["error_with_shots"]) for r in rows] + [0.0]) * 1.15
     ax.axhline(th.error_feasible, color="green", linestyle=":", linewidth=1)
     if top > th.error_marginal:
         ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
     ax.set_ylim(0, max(top, th.error_feasible * 1.2))
     ax.margins(x=0.2)
     ax.set_xlabel("trainable parameters")
-    ax.set_ylabel("mean |error| after mitigation")
+    ax.set_ylabel("mean |error| after mitigation, at the assumed shots")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title or "co-design view (edge colour: verdict)", fontsize=9)

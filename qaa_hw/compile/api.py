@@ -71,8 +71,6 @@ from qaa_hw.errors import CompilationError, ConfigError
 logger = logging.getLogger(__name__)
 
 SYNTHESES = ("auto", "network", "logical")
-#: Routed embedding trees (best first) combined with each ansatz routing.
-TREES = 2
 #: Widest adapter searched with the full effort (wider ones use :func:`default_effort`'s
 #: reduced search: the circuits grow as ``2**n`` and so does every step's cost).
 FULL_EFFORT_QUBITS = 6
@@ -89,6 +87,8 @@ class Effort:
             (past it a Steiner-tree step is used, which is cheaper to find but longer).
         network_shapes: shapes (highest degree, then most couplings first) given the
             ``network`` route.
+        trees: routed embedding trees (best first) combined with each ansatz routing on a
+            ``network`` shape (0: parity networks only).
         logical_shapes: shapes (same order) given the ``logical`` route; ``None`` = all.
         linear_expansions: A* budget per entangler layer of the linear-map synthesis
             (0 skips it).
@@ -100,6 +100,7 @@ class Effort:
     orders: int
     network_states: int
     network_shapes: int
+    trees: int
     logical_shapes: int | None
     linear_expansions: int
     refine: int
@@ -133,16 +134,18 @@ def default_effort(num_qubits: int, *, trials: int | None = None,
     count = default_trials(n) if trials is None else int(trials)
     if n <= FULL_EFFORT_QUBITS:
         return Effort(trials=count, orders=120 if n <= 5 else 24 + 4 * count,
-                      network_states=NETWORK_STATES, network_shapes=8, logical_shapes=None,
+                      network_states=NETWORK_STATES, network_shapes=8, trees=2, logical_shapes=None,
                       linear_expansions=MAX_EXPANSIONS, refine=8,
                       placements=4 if placements is None else int(placements))
-    return Effort(trials=count, orders=8 if n <= 7 else 6,
-                  network_states=NETWORK_STATES if n <= 8 else NETWORK_STATES // 20,
-                  network_shapes=4 if n <= 7 else 3,
+    wide = n > 8
+    return Effort(trials=count, orders=4 if wide else 8 if n <= 7 else 6,
+                  network_states=NETWORK_STATES // 20 if wide else NETWORK_STATES,
+                  network_shapes=4 if n <= 7 else 3, trees=0 if wide else 2,
                   logical_shapes=2 if n <= 7 else 1,
                   linear_expansions=MAX_EXPANSIONS // 4 if n <= 7 else 0,
-                  refine=4 if n <= 7 else 3,
-                  placements=(3 if n <= 7 else 2) if placements is None else int(placements))
+                  refine=2 if wide else 4 if n <= 7 else 3,
+                  placements=2 if placements is None and n > 7 else 3 if placements is None
+                  else int(placements))
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,8 @@ def _network_candidates(
     embeddings = _network_embeddings(n, shape, order_limit=effort.orders,
                                      max_states=effort.network_states, seed=seed,
                                      deadline=deadline)
-    trees = _routed_trees(spec, shape, seeds=seeds, zero_init=zero_init)
+    trees = (_routed_trees(spec, shape, seeds=seeds, zero_init=zero_init)
+             if effort.trees else [])
     default_order = plan_embedding(spec).order
     out = []
     for routed, resolved, label in _ansatz_routings(
@@ -324,7 +328,7 @@ def _network_candidates(
             net.append_to(qc, ParameterVector(ALPHA, net.num_angles))
             parts.append((qc, net, 0, f"network embedding ({cnots} CNOTs, variable wires "
                                       f"{list(var_wire)})"))
-        for cost, tree in trees[:TREES]:
+        for cost, tree in trees[:effort.trees]:
             # Variable k of the routed tree ends on label tree.final[default_order[k]]; the
             # plan whose variable k is the logical qubit the ansatz starts there is the same
             # circuit (the tree's gates only depend on the variables).

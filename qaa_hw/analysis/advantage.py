@@ -31,7 +31,8 @@ def surrogate_seconds_per_call(compiled: CompiledAdapter, theta: np.ndarray, *,
                                seed: int = 0) -> float:
     """Measured CPU seconds of one adapter call (one token, one module) of the classical
     quadratic-form surrogate: ``Q`` from the ideal engine, then ``quadratic_readout`` on a
-    batch of ``batch`` random inputs, best of ``repeats``, divided by ``batch``."""
+    batch of ``batch`` random inputs, best of ``repeats`` after one warm-up call, divided by
+    ``batch``."""
     import torch
 
     from qaa_hw.adapters.backends import quadratic_readout
@@ -42,6 +43,7 @@ def surrogate_seconds_per_call(compiled: CompiledAdapter, theta: np.ndarray, *,
     x = torch.as_tensor(np.random.default_rng(seed).standard_normal((batch, q.shape[-1])))
     best = float("inf")
     with torch.no_grad():
+        quadratic_readout(x, q)  # warm-up: first-call allocations are not per-token cost
         for _ in range(repeats):
             t0 = time.perf_counter()
             quadratic_readout(x, q)

@@ -148,3 +148,62 @@ class Pricing:
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return asdict(self)
+
+
+#: Transformer layers of the named models of ``qaa_hw finetune --model`` (SmolLM2-135M:
+#: ``num_hidden_layers: 30`` in HuggingFaceTB/SmolLM2-135M-Instruct's config.json).
+MODEL_LAYERS: dict[str, int] = {"smollm2-135m": 30}
+
+
+def model_layers(model: str) -> int:
+    """Transformer layers of ``model``: a name of :data:`MODEL_LAYERS`, ``tiny`` or a local
+    model folder with a Hugging Face ``config.json`` (``num_hidden_layers``).
+
+    Raises:
+        ConfigError: an unknown name or a folder without a readable layer count.
+    """
+    import json
+    from pathlib import Path
+
+    if model in MODEL_LAYERS:
+        return MODEL_LAYERS[model]
+    if model == "tiny":
+        from qaa_hw.finetune.models import TinySettings
+
+        return TinySettings().num_layers
+    config = Path(model) / "config.json"
+    try:
+        layers = json.loads(config.read_text(encoding="utf-8"))["num_hidden_layers"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(
+            f"model={model!r} is not valid; accepted: {', '.join([*MODEL_LAYERS, 'tiny'])} or "
+            f"a folder whose config.json has num_hidden_layers ({type(e).__name__})") from e
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 1:
+        raise ConfigError(f"{config}: num_hidden_layers={layers!r} is not an integer >= 1")
+    return layers
+
+
+def finetune_run_modules(run_dir: str | Any) -> tuple[int, int]:
+    """``(layers, targets)`` of a QAA fine-tuning run folder (its ``summary.json``: the
+    model's layers, the adapter's ``target_modules``).
+
+    Raises:
+        ConfigError: no readable summary, or the run is not a QAA run.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(run_dir) / "summary.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))["config"]
+        method = config["methods"]["method"]
+        targets = config["methods"]["settings"]["target_modules"]
+        model = config["model"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ConfigError(f"fine-tuning run {str(run_dir)!r}: no readable summary.json with "
+                          f"the model and the adapter's target_modules ({type(e).__name__})"
+                          ) from e
+    if method != "qaa":
+        raise ConfigError(f"fine-tuning run {str(run_dir)!r} trained {method!r}; accepted: a "
+                          "qaa run")
+    return model_layers(str(model)), len(targets)

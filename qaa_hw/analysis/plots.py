@@ -327,3 +327,38 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title or "co-design view (edge colour: verdict)", fontsize=9)
     return _save(fig, path, formats)
+
+
+def plot_quality_vs_shots(table: Sequence[Mapping[str, Any]], path: str | Path, *,
+                          formats: Sequence[str] = ()) -> list[Path]:
+    """Test loss of the fine-tuned adapter against shots per circuit, one line per (model,
+    device, noise scale, mitigation); exact values drawn as a dotted horizontal line.
+
+    Args:
+        table: rows of :func:`qaa_hw.analysis.task_quality.quality_table`.
+        path: output file.
+        formats: extra suffixes to save too.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    keys = sorted({(r["model"], r["device"], r["noise_scale"], r["mitigation"]) for r in table})
+    for i, key in enumerate(keys):
+        group = [r for r in table if (r["model"], r["device"], r["noise_scale"],
+                                      r["mitigation"]) == key]
+        finite = sorted((r["shots"], r["loss"]) for r in group if r["shots"] is not None)
+        label = f"{key[0]} {key[1]} λ={key[2]:g} {key[3]}"
+        color = f"C{i % 10}"
+        if finite:
+            ax.plot([s for s, _ in finite], [v for _, v in finite], "o-", color=color,
+                    label=label)
+        for r in group:
+            if r["shots"] is None:
+                ax.axhline(r["loss"], color=color, linestyle=":", linewidth=1,
+                           label=None if finite else f"{label} (exact)")
+    ax.set_xscale("log")
+    ax.set_xlabel("shots per circuit and token (dotted: exact values)")
+    ax.set_ylabel("test loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("task quality against shot noise", fontsize=9)
+    return _save(fig, path, formats)

@@ -225,7 +225,7 @@ def _steiner(
         key = (cost, priority(value))  # type: ignore[operator]
         if best is not None and key >= best[:2]:
             continue
-        child = {}
+        child: dict[int, int] = {}
         for v in sorted(tree, key=lambda u: (depth[u], u)):
             child.setdefault(parent[v], v)
         # Deepest relays first: a relay pushes its own content before its parent's arrives.

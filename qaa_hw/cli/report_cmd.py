@@ -126,6 +126,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     for i, d in enumerate(devices):
         check_device_name(d, source="--devices", where=f"device {i + 1}")
     out = Path(args.out)
+    # everything the user gave is checked before a sweep may run
+    pricing = _pricing(args)
+    _training(args, {}, None)
+    quality: list[Any] = []
+    study_shots = None
+    shots_note = "user value" if args.shots else "default"
+    if args.finetune_store:
+        from qaa_hw.analysis.task_quality import load_quality_store, shots_from_study
+
+        quality = load_quality_store(args.finetune_store)
+        study_shots = shots_from_study(quality)
+        if study_shots is not None and not args.shots:
+            shots_note = (f"the fewest shots within 1% of the exact-value test loss in "
+                          f"{args.finetune_store}")
     if args.sweep:
         sweep_dir = Path(args.sweep)
         if not (sweep_dir / DB_NAME).is_file():
@@ -147,24 +161,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         failures = [f for f in store.failures() if f.get("device") in devices]
         stored: dict[str, Any] = next(
             (v["training"] for v in store.specs() if v.get("training")), {})
-    quality: list[Any] = []
-    study_shots = None
-    shots_note = "user value" if args.shots else "default"
-    if args.finetune_store:
-        from qaa_hw.analysis.task_quality import load_quality_store, shots_from_study
-
-        quality = load_quality_store(args.finetune_store)
-        study_shots = shots_from_study(quality)
-        if study_shots is not None and not args.shots:
-            shots_note = (f"the fewest shots within 1% of the exact-value test loss in "
-                          f"{args.finetune_store}")
     training = _training(args, stored, study_shots)
     paper = None
     if not args.no_paper_config:
         from qaa_hw.circuits.spec import QAASpec
 
         paper = QAASpec(num_qubits=args.paper_qubits, num_layers=2)
-    files = build_report(rows, devices, out, training=training, pricing=_pricing(args),
+    files = build_report(rows, devices, out, training=training, pricing=pricing,
                          sweep_note=note, shots_note=shots_note, failures=failures,
                          quality=quality, paper=paper)
     summary_rows = []

@@ -144,8 +144,10 @@ def test_report_opens_in_headless_chromium(report: ReportFiles, tmp_path: Path) 
     m = re.search(r'data-loaded="(\d+)/(\d+)"', dom)
     assert m, dom[:300]
     assert m.group(1) == m.group(2) == str(3 + 2 * len(DEVICES))
-    sections = json.loads(html.unescape(re.search(r"data-sections='([^']*)'", dom).group(1)))
-    height = int(re.search(r'data-height="(\d+)"', dom).group(1))
+    found = re.search(r'data-sections="([^"]*)"', dom)
+    tall = re.search(r'data-height="(\d+)"', dom)
+    assert found and tall, dom[:300]
+    sections, height = json.loads(html.unescape(found.group(1))), int(tall.group(1))
     shot = tmp_path / "report.png"
     subprocess.run([*common, f"--window-size=1200,{height}", f"--screenshot={shot}",
                     report.html.as_uri()], capture_output=True, timeout=120, check=True)

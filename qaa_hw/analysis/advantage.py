@@ -22,17 +22,19 @@ if TYPE_CHECKING:
 
 #: Tokens per timed batch (one training step's worth).
 BATCH = 512
-#: Timed repetitions; the fastest is kept.
-REPEATS = 5
+#: Timed repetitions of :data:`NUMBER` calls each; the fastest is kept (timeit's rule: the
+#: minimum is the run least disturbed by other processes on the host).
+REPEATS = 7
+NUMBER = 20
 
 
 def surrogate_seconds_per_call(compiled: CompiledAdapter, theta: np.ndarray, *,
                                batch: int = BATCH, repeats: int = REPEATS,
-                               seed: int = 0) -> float:
+                               number: int = NUMBER, seed: int = 0) -> float:
     """Measured CPU seconds of one adapter call (one token, one module) of the classical
     quadratic-form surrogate: ``Q`` from the ideal engine, then ``quadratic_readout`` on a
-    batch of ``batch`` random inputs, best of ``repeats`` after one warm-up call, divided by
-    ``batch``."""
+    batch of ``batch`` random inputs, ``number`` calls per timing, best of ``repeats`` after
+    one warm-up call, on one torch thread, divided by ``number x batch``."""
     import torch
 
     from qaa_hw.adapters.backends import quadratic_readout
@@ -42,13 +44,19 @@ def surrogate_seconds_per_call(compiled: CompiledAdapter, theta: np.ndarray, *,
     q = engine.quadratic_form(torch.as_tensor(theta, dtype=torch.float64))  # type: ignore[attr-defined]
     x = torch.as_tensor(np.random.default_rng(seed).standard_normal((batch, q.shape[-1])))
     best = float("inf")
-    with torch.no_grad():
-        quadratic_readout(x, q)  # warm-up: first-call allocations are not per-token cost
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            quadratic_readout(x, q)
-            best = min(best, time.perf_counter() - t0)
-    return best / batch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small products stall in multi-threaded BLAS on a busy host
+    try:
+        with torch.no_grad():
+            quadratic_readout(x, q)  # warm-up: first-call allocations are not per-token cost
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    quadratic_readout(x, q)
+                best = min(best, time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
+    return best / (number * batch)
 
 
 @dataclass(frozen=True)

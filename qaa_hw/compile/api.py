@@ -87,6 +87,7 @@ class Effort:
             (past it a Steiner-tree step is used, which is cheaper to find but longer).
         network_shapes: shapes (highest degree, then most couplings first) given the
             ``network`` route.
+        networks: parity networks (fewest CNOTs first) combined with each ansatz routing.
         trees: routed embedding trees (best first) combined with each ansatz routing on a
             ``network`` shape (0: parity networks only).
         logical_shapes: shapes (same order) given the ``logical`` route; ``None`` = all.
@@ -100,6 +101,7 @@ class Effort:
     orders: int
     network_states: int
     network_shapes: int
+    networks: int
     trees: int
     logical_shapes: int | None
     linear_expansions: int
@@ -134,13 +136,15 @@ def default_effort(num_qubits: int, *, trials: int | None = None,
     count = default_trials(n) if trials is None else int(trials)
     if n <= FULL_EFFORT_QUBITS:
         return Effort(trials=count, orders=120 if n <= 5 else 24 + 4 * count,
-                      network_states=NETWORK_STATES, network_shapes=8, trees=2, logical_shapes=None,
+                      network_states=NETWORK_STATES, network_shapes=8, networks=3, trees=2,
+                      logical_shapes=None,
                       linear_expansions=MAX_EXPANSIONS, refine=8,
                       placements=4 if placements is None else int(placements))
     wide = n > 8
     return Effort(trials=count, orders=4 if wide else 8 if n <= 7 else 6,
-                  network_states=NETWORK_STATES // 20 if wide else NETWORK_STATES,
-                  network_shapes=4 if n <= 7 else 3, trees=0 if wide else 2,
+                  network_states=NETWORK_STATES if n <= 7 else NETWORK_STATES // 20,
+                  network_shapes=4 if n <= 7 else 3, networks=3 if n <= 7 else 2,
+                  trees=0 if wide else 2,
                   logical_shapes=2 if n <= 7 else 1,
                   linear_expansions=MAX_EXPANSIONS // 4 if n <= 7 else 0,
                   refine=2 if wide else 4 if n <= 7 else 3,
@@ -305,7 +309,7 @@ def _routed_trees(spec: QAASpec, shape: Shape, *, seeds: Sequence[int], zero_ini
 
 def _network_candidates(
     spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], effort: Effort,
-    keep: int, seed: int, zero_init: bool, deadline: float,
+    seed: int, zero_init: bool, deadline: float,
 ) -> list[_Candidate]:
     """Embedding synthesised for the shape, then the ansatz from wherever it leaves the
     logical qubits: a parity network (:func:`synthesize_network`) or the exact tree routed
@@ -322,7 +326,7 @@ def _network_candidates(
             spec, shape, seeds, linear_expansions=effort.linear_expansions):
         start = {lab: q for q, lab in enumerate(routed.initial)}  # label -> logical qubit
         parts: list[tuple[QuantumCircuit, EmbeddingAngles, int, str]] = []
-        for cnots, var_wire, ops in embeddings[:keep]:
+        for cnots, var_wire, ops in embeddings[:effort.networks]:
             net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
             qc = QuantumCircuit(n)
             net.append_to(qc, ParameterVector(ALPHA, net.num_angles))
@@ -474,7 +478,7 @@ def compile_adapter(
         shape = shapes[index]
         if index in network_shapes:
             pool.extend(_network_candidates(spec, index, shape, seeds=seeds, effort=effort,
-                                            keep=3, seed=seed, zero_init=zero_init,
+                                            seed=seed, zero_init=zero_init,
                                             deadline=deadline))
         if index in logical_shapes:
             pool.extend(_logical_candidates(spec, index, shape, seeds=seeds,

@@ -35,6 +35,13 @@ How a QAA adapter is compiled (co-design of the embedding, the layout and the ro
    by Qiskit's level-3 translation and optimisation stages and priced exactly
    (:func:`~qaa_hw.compile.metrics.esp`). The best true ESP wins.
 
+**Search effort** (:func:`default_effort`): up to n = 6 every shape gets both routes and many
+orders and seeds; wider adapters (circuits grow as ``2**n``) keep the parity network on the
+three best-connected shapes and the routed logical circuit on the best one, with fewer orders,
+seeds and exact pricings, so that n = 8 compiles in seconds and n = 10 in tens of seconds
+(``benchmarks/compile_quality.py --wide``). ``time_budget_s`` stops generating candidates
+early; ``progress`` shows a bar over the shapes.
+
 The result is parameterised by ``alpha`` (embedding) and ``theta`` (trainable): compile
 once, bind per token with :meth:`~qaa_hw.compile.compiled.CompiledAdapter.bind`.
 """

@@ -15,6 +15,10 @@ the target as the lowest bits (they change most often). Nothing is uncomputed: t
 linear map of the wires is absorbed into the angles.
 
 Wires whose variable is not prepared yet hold ``|0>`` and serve as relays for free.
+
+On wide shapes (n >= 8) the breadth-first search runs out of budget when the nearest new term
+needs many CNOTs; the step then accumulates a set of wires into the target along the
+breadth-first tree rooted at it (:func:`_steiner`), which is longer but found at once.
 """
 
 from __future__ import annotations

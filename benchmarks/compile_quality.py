@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/compile_quality.py            # full grid (4 devices x 12 rows)
     .venv/bin/python benchmarks/compile_quality.py --quick    # fewer Qiskit seeds, n <= 5
     .venv/bin/python benchmarks/compile_quality.py --markdown docs/compile_tables.md
-    .venv/bin/python benchmarks/compile_quality.py --wide     # n = 7, 8, 10 rows only
+    .venv/bin/python benchmarks/compile_quality.py --wide --no-mapomatic   # n = 7, 8, 10 only
 
 Table 1 (ring entangler, exact embedding, ry): for every device and (n, L), our ESP and
 two-qubit gate count next to
@@ -175,9 +175,10 @@ def mapomatic_peer(spec: QAASpec, device: DeviceModel, runs: list) -> Peer | Non
 
 def run(
     devices: list[str], qubits: list[int], layers: list[int], seeds: int, *,
-    codesign_table: bool = True,
+    codesign_table: bool = True, mapomatic: bool = True,
 ) -> tuple[list[dict], list[dict]]:
-    """Both tables as lists of rows (the co-design table only with ``codesign_table``)."""
+    """Both tables as lists of rows (the co-design table only with ``codesign_table``; the
+    mapomatic column only with ``mapomatic``)."""
     table1: list[dict] = []
     table2: list[dict] = []
     for name in devices:
@@ -192,7 +193,7 @@ def run(
                 t_qiskit = statistics.mean(t for _, _, t in runs)
                 q0 = qiskit_peer(spec, device, runs, seeds=1)
                 qb = qiskit_peer(spec, device, runs, seeds=seeds)
-                mapo = mapomatic_peer(spec, device, runs)
+                mapo = mapomatic_peer(spec, device, runs) if mapomatic else None
                 peers = [p for p in (q0, qb, mapo) if p is not None]
                 best = max(p.esp for p in peers)
                 table1.append(
@@ -342,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wide", action="store_true",
                         help="only the wide rows (n = 7, 8, 10; L = 1, 2; IBM devices)")
     parser.add_argument("--no-wide", action="store_true", help="skip the wide rows")
+    parser.add_argument("--no-mapomatic", action="store_true",
+                        help="skip mapomatic (its pure-Python layout scoring takes minutes per "
+                             "n = 10 row on ibm_torino)")
     parser.add_argument("--markdown", metavar="FILE", help="also write the tables here")
     args = parser.parse_args(argv)
     seeds = 2 if args.quick else args.seeds
@@ -350,10 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     table1: list[dict] = []
     table2: list[dict] = []
     if not args.wide:
-        table1, table2 = run(args.devices, qubits, args.layers, seeds)
+        table1, table2 = run(args.devices, qubits, args.layers, seeds,
+                             mapomatic=not args.no_mapomatic)
     if not (args.quick or args.no_wide):
         wide, _ = run(list(WIDE_DEVICES), list(WIDE_QUBITS), list(WIDE_LAYERS), seeds,
-                      codesign_table=False)
+                      codesign_table=False, mapomatic=not args.no_mapomatic)
         table1 += wide
     text = markdown(table1, table2, seeds)
     print(text)

@@ -131,7 +131,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _training(args, {}, None)
     quality: list[Any] = []
     study_shots = None
-    shots_note = "user value" if args.shots else "default"
+    shots_note = "user value" if args.shots else ""
     if args.finetune_store:
         from qaa_hw.analysis.task_quality import load_quality_store, shots_from_study
 
@@ -161,6 +161,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         failures = [f for f in store.failures() if f.get("device") in devices]
         stored: dict[str, Any] = next(
             (v["training"] for v in store.specs() if v.get("training")), {})
+    if not shots_note:
+        shots_note = "the sweep spec's training section" if "shots" in stored else "default"
     training = _training(args, stored, study_shots)
     paper = None
     if not args.no_paper_config:

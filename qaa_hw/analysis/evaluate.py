@@ -121,6 +121,11 @@ def _compiled(device: str, noise_scale: float, qubits: int, layers: int, rotatio
     return compiled, time.perf_counter() - t0
 
 
+def compiled_point(point: SweepPoint) -> Any:
+    """The point's :class:`~qaa_hw.compile.compiled.CompiledAdapter` (cached per process)."""
+    return _compile_point(point)[0]
+
+
 def _compile_point(point: SweepPoint) -> tuple[Any, float]:
     return _compiled(point.device, point.noise_scale, point.qubits, point.layers,
                      point.rotations, point.entangler, point.embedding,

@@ -1,7 +1,8 @@
 """Pareto fronts of configurations (the co-design view).
 
 A row *dominates* another when it is at least as good on every objective and strictly better
-on one. :data:`CODESIGN_OBJECTIVES` trades the mitigated output error (lower is better)
+on one. :data:`CODESIGN_OBJECTIVES` trades the output error at the assumed shots (bias after
+mitigation plus standard error; lower is better)
 against the adapter's trainable parameters (higher is better: capacity) and the QPU time per
 generated token (lower is better), per device; :func:`qaa_hw.analysis.feasibility.assess_device`
 marks the recommended point on that front.
@@ -16,7 +17,7 @@ from qaa_hw.errors import ConfigError
 
 #: ``(column, "min" | "max")`` of the co-design view.
 CODESIGN_OBJECTIVES: tuple[tuple[str, str], ...] = (
-    ("mitigated_abs_error", "min"),
+    ("error_with_shots", "min"),
     ("parameters", "max"),
     ("s_per_token", "min"),
 )

@@ -280,9 +280,9 @@ def plot_esp_vs_layers(rows: Sequence[Mapping[str, Any]], path: str | Path, *,
 def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, Any]],
                 recommended: Mapping[str, Any] | None, path: str | Path, *,
                 title: str = "", formats: Sequence[str] = ()) -> list[Path]:
-    """Co-design view: mitigated output error vs trainable parameters, coloured by QPU
-    seconds per generated token (edge colour: verdict); Pareto-optimal points outlined and
-    labelled, the recommended point starred.
+    """Co-design view: output error at the assumed shots (bias + standard error) vs
+    trainable parameters, coloured by QPU seconds per generated token (edge colour:
+    verdict); Pareto-optimal points outlined and labelled, the recommended point starred.
 
     Args:
         rows: assessed rows (``s_per_token`` and ``verdict`` columns,
@@ -300,14 +300,14 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
     cost = [max(float(r["s_per_token"]), 1e-9) for r in rows]
     norm = colors.LogNorm(vmin=min(cost), vmax=max(max(cost), min(cost) * 1.01))
     edge = {"feasible": "green", "marginal": "orange", "infeasible": "red"}
-    sc = ax.scatter([r["parameters"] for r in rows], [r["mitigated_abs_error"] for r in rows],
+    sc = ax.scatter([r["parameters"] for r in rows], [r["error_with_shots"] for r in rows],
                     c=cost, cmap="viridis", norm=norm, s=36, alpha=0.85,
                     edgecolors=[edge.get(str(r.get("verdict")), "black") for r in rows],
                     linewidths=1.2, zorder=3)
     fig.colorbar(sc, ax=ax, label="QPU seconds per generated token")
     labels: dict[tuple[float, float], list[str]] = {}
     for r in front:
-        xy = (float(r["parameters"]), round(float(r["mitigated_abs_error"]), 4))
+        xy = (float(r["parameters"]), round(float(r["error_with_shots"]), 4))
         text = f"n{r['qubits']}L{r['layers']} {r['entangler']} {r['mitigation']}"
         if text not in labels.setdefault(xy, []):
             labels[xy].append(text)
@@ -319,19 +319,54 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[Mapping[str, 
         ax.annotate(", ".join(texts), xy, fontsize=6, xytext=(6, 2 + 8 * (i % 3)),
                     textcoords="offset points", alpha=0.85)
     if recommended is not None:
-        ax.scatter([recommended["parameters"]], [recommended["mitigated_abs_error"]],
+        ax.scatter([recommended["parameters"]], [recommended["error_with_shots"]],
                    marker="*", s=320, color="gold", edgecolors="black", zorder=5,
                    label="recommended")
     th = Thresholds()
-    top = max([float(r["mitigated_abs_error"]) for r in rows] + [0.0]) * 1.15
+    top = max([float(r["error_with_shots"]) for r in rows] + [0.0]) * 1.15
     ax.axhline(th.error_feasible, color="green", linestyle=":", linewidth=1)
     if top > th.error_marginal:
         ax.axhline(th.error_marginal, color="orange", linestyle=":", linewidth=1)
     ax.set_ylim(0, max(top, th.error_feasible * 1.2))
     ax.margins(x=0.2)
     ax.set_xlabel("trainable parameters")
-    ax.set_ylabel("mean |error| after mitigation")
+    ax.set_ylabel("mean |error| after mitigation, at the assumed shots")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title(title or "co-design view (edge colour: verdict)", fontsize=9)
+    return _save(fig, path, formats)
+
+
+def plot_quality_vs_shots(table: Sequence[Mapping[str, Any]], path: str | Path, *,
+                          formats: Sequence[str] = ()) -> list[Path]:
+    """Test loss of the fine-tuned adapter against shots per circuit, one line per (model,
+    device, noise scale, mitigation); exact values drawn as a dotted horizontal line.
+
+    Args:
+        table: rows of :func:`qaa_hw.analysis.task_quality.quality_table`.
+        path: output file.
+        formats: extra suffixes to save too.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    keys = sorted({(r["model"], r["device"], r["noise_scale"], r["mitigation"]) for r in table})
+    for i, key in enumerate(keys):
+        group = [r for r in table if (r["model"], r["device"], r["noise_scale"],
+                                      r["mitigation"]) == key]
+        finite = sorted((r["shots"], r["loss"]) for r in group if r["shots"] is not None)
+        label = f"{key[0]} {key[1]} λ={key[2]:g} {key[3]}"
+        color = f"C{i % 10}"
+        if finite:
+            ax.plot([s for s, _ in finite], [v for _, v in finite], "o-", color=color,
+                    label=label)
+        for r in group:
+            if r["shots"] is None:
+                ax.axhline(r["loss"], color=color, linestyle=":", linewidth=1,
+                           label=None if finite else f"{label} (exact)")
+    ax.set_xscale("log")
+    ax.set_xlabel("shots per circuit and token (dotted: exact values)")
+    ax.set_ylabel("test loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("task quality against shot noise", fontsize=9)
     return _save(fig, path, formats)

@@ -9,9 +9,12 @@ plots (PNG and SVG under ``out/plots/``) and writes
 * ``report.md``: the same text and tables, images linked as ``plots/<name>.png``;
 * ``assessment.json``: the assessments as data.
 
-One section per device: verdict with its reasons, recommended and largest feasible
-configuration, the cost table of the Pareto-optimal configurations, the coupling map with the
-recommended layout and the co-design (Pareto) plot.
+One section per device: the circuit verdict and the cost verdict with their reasons, the
+advantage check (classical surrogate against QPU time per token), recommended and largest
+feasible configuration, the paper's configuration (n = 10, no down-projection) when asked
+for, the cost table of the Pareto-optimal configurations, the coupling map with the
+recommended layout and the co-design (Pareto) plot. With a fine-tuning results store, a
+section "Task quality against noise" (table and plot).
 """
 
 from __future__ import annotations
@@ -26,9 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qaa_hw.analysis.assumptions import Thresholds, TrainingAssumptions
-from qaa_hw.analysis.feasibility import DeviceAssessment, assess_device, format_hours
+from qaa_hw.analysis.assumptions import Pricing, Thresholds, TrainingAssumptions
+from qaa_hw.analysis.feasibility import (
+    DeviceAssessment,
+    ShotErrorFn,
+    assess_device,
+    assess_spec,
+    format_hours,
+)
 from qaa_hw.analysis.pareto import config_label
+from qaa_hw.analysis.task_quality import QualityRow, quality_table
 from qaa_hw.errors import ConfigError, QaaHwError
 from qaa_hw.files import write_text_atomic
 
@@ -37,18 +47,37 @@ logger = logging.getLogger(__name__)
 #: Columns of the per-device cost table: (row key, header, format).
 COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("config", "configuration", "s"),
-    ("verdict", "verdict", "s"),
+    ("verdict", "circuit verdict", "s"),
+    ("cost_verdict", "cost verdict", "s"),
     ("parameters", "params", "d"),
-    ("mitigated_abs_error", "mitigated |err|", ".4f"),
+    ("mitigated_abs_error", "bias", ".4f"),
+    ("standard_error", "std. error", ".4f"),
+    ("error_with_shots", "|err| at shots", ".4f"),
     ("esp", "ESP", ".3f"),
     ("two_qubit_count", "2q gates", ".0f"),
     ("duration_s", "duration (us)", "us"),
     ("circuits_per_estimate", "circuits/call", ".3g"),
     ("circuits_per_step", "circuits/step", ".3g"),
-    ("circuits_per_token", "circuits/token", ".3g"),
-    ("shot_s", "shot time (us)", "us"),
+    ("shots_for_equal_error", "shots for unmitigated σ", ".3g"),
     ("qpu_h_per_epoch", "QPU time/epoch", "h"),
-    ("s_per_token", "QPU s/token", ".3g"),
+    ("usd_per_epoch", "USD/epoch", ",.0f"),
+    ("s_per_1k_tokens", "QPU s/1k tokens", ".3g"),
+    ("usd_per_1k_tokens", "USD/1k tokens", ",.2f"),
+)
+#: Columns of the paper-configuration table: (row key, header, format).
+PAPER_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("config", "configuration", "s"),
+    ("verdict", "circuit verdict", "s"),
+    ("cost_verdict", "cost verdict", "s"),
+    ("parameters", "params", "d"),
+    ("esp", "ESP", ".3g"),
+    ("two_qubit_count", "2q gates", ".0f"),
+    ("duration_s", "duration (us)", "us"),
+    ("qpu_h_per_epoch", "QPU time/epoch", "h"),
+    ("usd_per_epoch", "USD/epoch", ",.0f"),
+    ("s_per_1k_tokens", "QPU s/1k tokens", ".3g"),
+    ("usd_per_1k_tokens", "USD/1k tokens", ",.2f"),
+    ("compile_s", "compile (s)", ".3g"),
 )
 
 
@@ -110,9 +139,17 @@ def _config_table(row: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         ("output fidelity", f"{float(row['output_fidelity']):.3f}"),
         ("mean |error| (unmitigated, mitigated)",
          f"{float(row['abs_error']):.4f}, {float(row['mitigated_abs_error']):.4f}"),
+        (f"mean |error| at {int(row['shots_per_call'])} shots (bias + standard error)",
+         f"{float(row['mitigated_abs_error']):.4f} + {float(row['standard_error']):.4f} = "
+         f"{float(row['error_with_shots']):.4f} (shot noise x{float(row['shot_amplification']):.3g}"
+         " from mitigation)"),
         ("physical qubits", str(row.get("active_qubits", "-"))),
+        ("circuits per training step", f"{float(row['circuits_per_step']):.4g} (input "
+         f"gradients: {float(row['input_gradient_circuits_per_step']):.4g})"),
         ("QPU time per epoch", format_hours(float(row["qpu_h_per_epoch"]))),
+        ("money per epoch", f"USD {float(row['usd_per_epoch']):,.0f}"),
         ("QPU seconds per generated token", f"{float(row['s_per_token']):.3g}"),
+        ("money per 1,000 generated tokens", f"USD {float(row['usd_per_1k_tokens']):,.2f}"),
     ]
 
 
@@ -122,6 +159,7 @@ class _Section:
     assessment: DeviceAssessment | None
     error: str
     plots: list[tuple[str, Path]]
+    paper: Mapping[str, Any] | None = None
 
 
 def _device_plots(assessment: DeviceAssessment, plot_dir: Path) -> list[tuple[str, Path]]:
@@ -212,25 +250,61 @@ class _Writer:
 
 
 def _assumptions(w: _Writer, training: TrainingAssumptions, thresholds: Thresholds,
-                 sections: Sequence[_Section]) -> None:
+                 pricing: Pricing, sections: Sequence[_Section], shots_note: str) -> None:
     w.heading(2, "Assumptions")
     w.para("Verdict thresholds (docs/feasibility.md explains each number): feasible needs ESP "
            f">= {thresholds.esp_feasible:g}, coherent time <= {thresholds.t2_feasible:g} x min "
            f"T2 and mean |error| <= {thresholds.error_feasible:g}; marginal needs ESP >= "
            f"{thresholds.esp_marginal:g}, <= {thresholds.t2_marginal:g} x T2 and |error| <= "
-           f"{thresholds.error_marginal:g}; anything worse is infeasible.")
+           f"{thresholds.error_marginal:g}; anything worse is infeasible. The error is the "
+           "bias after mitigation plus the standard error of the estimate at the assumed "
+           "shots (the mitigation's variance amplification included). Cost verdict: "
+           f"feasible needs <= {format_hours(thresholds.epoch_h_feasible)} of QPU time per "
+           f"epoch and <= {thresholds.tokens_1k_s_feasible:g} s per 1,000 generated tokens; "
+           f"marginal <= {format_hours(thresholds.epoch_h_marginal)} and <= "
+           f"{thresholds.tokens_1k_s_marginal:g} s.")
     grad = ("parameter-shift gradients (2P + 1 circuits per token and module)"
             if training.gradient == "parameter_shift" else "forward passes only")
+    inputs = (f"input gradients for the {training.input_gradient_modules} modules above the "
+              "lowest layer (2 circuits per embedding angle)"
+              if training.input_gradient_modules else "no input gradients")
     w.para(f"Training: {training.tokens_per_step} tokens per step, {training.modules} adapted "
-           f"modules, {training.steps_per_epoch} steps per epoch, {grad}, "
-           f"{training.shots} shots per circuit for exact sweep points. Generation: one "
-           "adapter call per token and module. Queueing and job latency are not included.")
+           f"modules ({training.layers} layers x {training.targets} targets), "
+           f"{training.steps_per_epoch} steps per epoch, {grad}, {inputs}, "
+           f"{training.shots} shots per circuit for exact sweep points ({shots_note}). "
+           "Generation: one adapter call per token and module. Queueing and job latency are "
+           f"not included. Price: USD {pricing.usd_per_qpu_s:g} per QPU-second "
+           f"({pricing.source}).")
     rows = [[s.device, s.assessment.timing.family,
              f"{s.assessment.timing.reset_s * 1e6:.3g}",
              f"{s.assessment.timing.rep_delay_s * 1e6:.3g}", s.assessment.timing.source]
             for s in sections if s.assessment is not None]
     if rows:
         w.table(["device", "family", "reset (us)", "rep. delay (us)", "source"], rows)
+
+
+def _quality_section(w: _Writer, quality: Sequence[QualityRow], plot_dir: Path,
+                     plots: list[tuple[str, Path]]) -> None:
+    from qaa_hw.analysis.plots import plot_quality_vs_shots
+
+    table = quality_table(quality)
+    w.heading(2, "Task quality against noise")
+    w.para("The fine-tuned adapter evaluated under each device's noise (fine-tuning results "
+           "store; means over seeds). Shots are per circuit and token; 'exact' are exact "
+           "expectation values.")
+
+    def cell(value: Any, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    w.table(["model", "device", "noise scale", "mitigation", "shots", "seeds", "test loss",
+             "ROUGE-L", "BERTScore"],
+            [[r["model"], r["device"], f"{r['noise_scale']:g}", r["mitigation"],
+              "exact" if r["shots"] is None else str(r["shots"]), str(r["seeds"]),
+              cell(r["loss"], ".4f"), cell(r["rouge_l"], ".4f"), cell(r["bertscore"], ".4f")]
+             for r in table])
+    path = plot_quality_vs_shots(table, plot_dir / "quality_vs_shots.png", formats=(".svg",))[0]
+    w.image("task quality (test loss) against shots per circuit", path)
+    plots.append(("task quality against shots", path))
 
 
 def build_report(
@@ -240,9 +314,16 @@ def build_report(
     *,
     thresholds: Thresholds | None = None,
     training: TrainingAssumptions | None = None,
+    pricing: Pricing | None = None,
     title: str = "QAA hardware-feasibility report",
     sweep_note: str = "",
+    shots_note: str = "user value",
     failures: Sequence[Mapping[str, Any]] = (),
+    quality: Sequence[QualityRow] = (),
+    paper: Any = None,
+    paper_time_budget_s: float | None = 20.0,
+    shot_error: ShotErrorFn | None = None,
+    advantage: bool = True,
 ) -> ReportFiles:
     """Assess ``devices`` from sweep ``rows`` and write the HTML and Markdown reports.
 
@@ -253,9 +334,19 @@ def build_report(
             ``plots/``).
         thresholds: verdict thresholds (default :class:`Thresholds`).
         training: QPU-cost assumptions (default :class:`TrainingAssumptions`).
+        pricing: QPU price (default :class:`Pricing`).
         title: report title.
         sweep_note: one sentence on where the rows come from.
+        shots_note: where ``training.shots`` comes from (user value, fine-tuning study).
         failures: failed points to list (``ResultStore.failures()``).
+        quality: rows of a fine-tuning results store
+            (:func:`qaa_hw.analysis.task_quality.load_quality_store`); empty: no task-quality
+            section.
+        paper: a :class:`~qaa_hw.circuits.spec.QAASpec` compiled and judged on every device
+            next to the recommended configuration (:func:`assess_spec`), or None.
+        paper_time_budget_s: compile time budget of ``paper``.
+        shot_error: see :func:`~qaa_hw.analysis.feasibility.with_shot_error`.
+        advantage: time the classical surrogate of each recommended configuration.
 
     Raises:
         ConfigError: no device names, or no successful row at all.
@@ -267,6 +358,7 @@ def build_report(
         raise ConfigError("report: no devices given")
     th = thresholds or Thresholds()
     tr = training or TrainingAssumptions()
+    price = pricing or Pricing()
     out = Path(out_dir)
     plot_dir = out / "plots"
     ok = [r for r in rows if r.get("status", "ok") == "ok" and r.get("device") in devices]
@@ -275,8 +367,14 @@ def build_report(
     sections: list[_Section] = []
     for name in devices:
         try:
-            assessment = assess_device(ok, load_device(name), thresholds=th, training=tr)
-            sections.append(_Section(name, assessment, "", _device_plots(assessment, plot_dir)))
+            assessment = assess_device(ok, load_device(name), thresholds=th, training=tr,
+                                       pricing=price, shot_error=shot_error,
+                                       advantage=advantage)
+            paper_row = (assess_spec(paper, load_device(name), training=tr, pricing=price,
+                                     thresholds=th, time_budget_s=paper_time_budget_s)
+                         if paper is not None else None)
+            sections.append(_Section(name, assessment, "", _device_plots(assessment, plot_dir),
+                                     paper_row))
         except QaaHwError as e:
             sections.append(_Section(name, None, str(e), []))
     global_plots = [
@@ -295,29 +393,37 @@ def build_report(
     summary = []
     for s in sections:
         a = s.assessment
-        if a is None:
-            summary.append([s.device, "no data", s.error, "-", "-", "-"])
+        if a is None or a.recommended is None:
+            summary.append([s.device, "no data", "-", s.error, "-", "-", "-", "-", "-", "-"])
             continue
         rec = a.recommended
         summary.append([
-            s.device, a.level, config_label(rec) if rec else "-",
+            s.device, a.level, str(rec["cost_verdict"]), config_label(rec),
             config_label(a.largest_feasible) if a.largest_feasible else "none",
-            format_hours(float(rec["qpu_h_per_epoch"])) if rec else "-",
-            f"{float(rec['s_per_token']):.3g}" if rec else "-"])
-    w.table(["device", "verdict", "recommended", "largest feasible", "QPU time/epoch",
-             "QPU s/token"], summary)
-    _assumptions(w, tr, th, sections)
+            format_hours(float(rec["qpu_h_per_epoch"])), f"{float(rec['usd_per_epoch']):,.0f}",
+            f"{float(rec['s_per_1k_tokens']):.3g}", f"{float(rec['usd_per_1k_tokens']):,.2f}",
+            f"{a.advantage.qpu_over_classical:.3g}x" if a.advantage else "-"])
+    w.table(["device", "circuit verdict", "cost verdict", "recommended", "largest feasible",
+             "QPU time/epoch", "USD/epoch", "QPU s/1k tokens", "USD/1k tokens",
+             "QPU / classical time per token"], summary)
+    _assumptions(w, tr, th, price, sections, shots_note)
     for s in sections:
         a = s.assessment
         w.heading(2, s.device, badge=a.level if a else "none")
         if a is None:
             w.para(f"No assessment: {s.error}")
             continue
+        best = a.recommended
+        assert best is not None
         w.para(f"Assessed at noise scale {a.noise_scale:g} over {len(a.rows)} configurations "
                f"({sum(r['verdict'] == 'feasible' for r in a.rows)} feasible, "
-               f"{sum(r['verdict'] == 'marginal' for r in a.rows)} marginal). Verdict of the "
-               "recommended configuration:")
+               f"{sum(r['verdict'] == 'marginal' for r in a.rows)} marginal). Circuit verdict "
+               "of the recommended configuration:")
         w.bullets(list(a.reasons))
+        w.para(f"Cost verdict of the recommended configuration: {best['cost_verdict']}.")
+        w.bullets(list(best["cost_reasons"]))
+        if a.advantage is not None:
+            w.para("Advantage check: " + a.advantage.sentence())
         w.heading(3, "Recommended configuration")
         w.table(["setting", "value"], [list(p) for p in _config_table(a.recommended)])
         largest = a.largest_feasible
@@ -325,12 +431,20 @@ def build_report(
                + (config_label(largest) + f" ({int(largest['parameters'])} parameters, mean "
                   f"|error| {float(largest['mitigated_abs_error']):.4f})" if largest
                   else "none (no configuration passes every feasible threshold)."))
+        if s.paper is not None:
+            w.heading(3, "The paper's configuration")
+            p = {**s.paper, "config": config_label(s.paper)}
+            w.table([h for _, h, _ in PAPER_COLUMNS],
+                    [[_fmt(p.get(k), f) for k, _, f in PAPER_COLUMNS]])
+            w.bullets([str(r) for r in p["reasons"]] + [str(r) for r in p["cost_reasons"]])
         w.heading(3, "QPU cost of the Pareto-optimal configurations")
         crow = _cost_rows(a)
         w.table([h for _, h, _ in COST_COLUMNS], [[r[k] for k, _, _ in COST_COLUMNS]
                                                   for r in crow])
         for caption, path in s.plots:
             w.image(f"{s.device}: {caption}", path)
+    if quality:
+        _quality_section(w, quality, plot_dir, global_plots)
     w.heading(2, "Sweep plots")
     for caption, path in global_plots:
         w.image(caption, path)

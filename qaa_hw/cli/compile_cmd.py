@@ -64,6 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--noise-scale", type=number("--noise-scale"), default=1.0,
         help="multiply every error and divide T1/T2 by this factor (default 1)",
     )
+    parser.add_argument(
+        "--time-budget", type=number("--time-budget", low_open=True), default=None, metavar="S",
+        help="stop searching for candidate circuits after S seconds (> 0; default: no limit; "
+             "translating the best ones comes on top)",
+    )
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (shown on stderr for n >= 7)")
     parser.add_argument("--no-baseline", action="store_true", help="skip Qiskit's level 3")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON")
     parser.add_argument(
@@ -130,6 +137,7 @@ def write_qasm(compiled: object, args: argparse.Namespace) -> None:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """Compile, print the comparison table and write requested files."""
+    from qaa_hw.compile.api import FULL_EFFORT_QUBITS, compile_adapter
     from qaa_hw.errors import ConfigError
 
     if (args.bind or args.theta) and not args.qasm:
@@ -137,7 +145,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
                           "--qasm FILE --bind INPUTS.npy [--theta THETA.npy]")
     if args.theta and not args.bind:
         raise ConfigError("--theta is not valid without --bind INPUTS.npy")
-    from qaa_hw.compile.api import compile_adapter
     from qaa_hw.devices.catalog import load_device
     from qaa_hw.devices.model import scale_noise
 
@@ -145,7 +152,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     check_outputs(args)
     device = scale_noise(load_device(args.device), args.noise_scale)
     t0 = time.perf_counter()
-    ours = compile_adapter(spec, device, seed=args.seed)
+    ours = compile_adapter(spec, device, seed=args.seed, time_budget_s=args.time_budget,
+                           progress=not args.no_progress and spec.num_qubits > FULL_EFFORT_QUBITS)
     t_ours = time.perf_counter() - t0
     results = {"qaa_hw": (ours, t_ours)}
     if not args.no_baseline:

@@ -35,6 +35,13 @@ How a QAA adapter is compiled (co-design of the embedding, the layout and the ro
    by Qiskit's level-3 translation and optimisation stages and priced exactly
    (:func:`~qaa_hw.compile.metrics.esp`). The best true ESP wins.
 
+**Search effort** (:func:`default_effort`): up to n = 6 every shape gets both routes and many
+orders and seeds; wider adapters (circuits grow as ``2**n``) keep the parity network on the
+three best-connected shapes and the routed logical circuit on the best one, with fewer orders,
+seeds and exact pricings, so that n = 8 compiles in seconds and n = 10 in tens of seconds
+(``benchmarks/compile_quality.py --wide``). ``time_budget_s`` stops generating candidates
+early; ``progress`` shows a bar over the shapes.
+
 The result is parameterised by ``alpha`` (embedding) and ``theta`` (trainable): compile
 once, bind per token with :meth:`~qaa_hw.compile.compiled.CompiledAdapter.bind`.
 """
@@ -43,7 +50,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -57,29 +66,98 @@ from qaa_hw.circuits.plans import plan_embedding
 from qaa_hw.circuits.spec import QAASpec, entangler_pairs
 from qaa_hw.compile.compiled import CompiledAdapter, EmbeddingAngles
 from qaa_hw.compile.layout import Shape, device_shapes, placement_scores, usage_profile
-from qaa_hw.compile.linear import synthesize_ansatz
+from qaa_hw.compile.linear import MAX_EXPANSIONS, synthesize_ansatz
 from qaa_hw.compile.metrics import compute_metrics, esp
 from qaa_hw.compile.peephole import rz_frames
 from qaa_hw.compile.pipeline import Routed, merge_swaps, region_coupling_edges, route, translate
-from qaa_hw.compile.synthesis import candidate_orders, synthesize_network
+from qaa_hw.compile.synthesis import NETWORK_STATES, candidate_orders, synthesize_network
 from qaa_hw.devices.model import DeviceModel, restrict
 from qaa_hw.devices.qiskit_convert import to_target
 from qaa_hw.errors import CompilationError, ConfigError
+from qaa_hw.limits import check_seed
 
 logger = logging.getLogger(__name__)
 
 SYNTHESES = ("auto", "network", "logical")
-#: Shapes (highest degree, then most couplings first) that get the ``network`` route.
-NETWORK_SHAPES = 8
-#: Candidates translated once to rescore their placements from exact gate counts.
-REFINE = 8
-#: Routed embedding trees (best first) combined with each ansatz routing.
-TREES = 2
+#: Widest adapter searched with the full effort (wider ones use :func:`default_effort`'s
+#: reduced search: the circuits grow as ``2**n`` and so does every step's cost).
+FULL_EFFORT_QUBITS = 6
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How much of the search space :func:`compile_adapter` explores.
+
+    Attributes:
+        trials: routing seeds per shape.
+        orders: variable-to-wire assignments tried per ``network`` shape.
+        network_states: breadth-first search budget per rotation of the parity network
+            (past it a Steiner-tree step is used, which is cheaper to find but longer).
+        network_shapes: shapes (highest degree, then most couplings first) given the
+            ``network`` route.
+        networks: parity networks (fewest CNOTs first) combined with each ansatz routing.
+        trees: routed embedding trees (best first) combined with each ansatz routing on a
+            ``network`` shape (0: parity networks only).
+        logical_shapes: shapes (same order) given the ``logical`` route; ``None`` = all.
+        linear_expansions: A* budget per entangler layer of the linear-map synthesis
+            (0 skips it).
+        refine: candidates translated once to rescore their placements from exact counts.
+        placements: (circuit, placement) pairs translated and priced exactly.
+    """
+
+    trials: int
+    orders: int
+    network_states: int
+    network_shapes: int
+    networks: int
+    trees: int
+    logical_shapes: int | None
+    linear_expansions: int
+    refine: int
+    placements: int
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ConfigError(f"trials={self.trials!r} is not valid; accepted: an integer >= 1")
+        if self.placements < 1:
+            raise ConfigError(
+                f"placements={self.placements!r} is not valid; accepted: an integer >= 1")
 
 
 def default_trials(num_qubits: int) -> int:
-    """Routing seeds per shape: more for wider adapters (compile time stays ~1 s at n=6)."""
-    return {1: 1, 2: 2, 3: 3, 4: 4, 5: 6}.get(num_qubits, 8)
+    """Routing seeds per shape: more for wider adapters (compile time stays ~1 s at n=6),
+    fewer again past :data:`FULL_EFFORT_QUBITS` where one routing takes seconds."""
+    return {1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 3}.get(num_qubits, 2)
+
+
+def default_effort(num_qubits: int, *, trials: int | None = None,
+                   placements: int | None = None) -> Effort:
+    """The search effort for an ``n``-qubit adapter.
+
+    Up to :data:`FULL_EFFORT_QUBITS` every shape gets both routes and many orders (about
+    1 s at n = 6). Wider adapters keep the routes that win there (the parity network on
+    the best-connected shapes, the routed logical circuit on the two best) with fewer
+    orders, seeds and exact pricings, so that n = 8 compiles in seconds and n = 10 in
+    tens of seconds (``benchmarks/compile_quality.py`` measures both against Qiskit).
+    """
+    n = num_qubits
+    count = default_trials(n) if trials is None else int(trials)
+    if n <= FULL_EFFORT_QUBITS:
+        return Effort(trials=count, orders=120 if n <= 5 else 24 + 4 * count,
+                      network_states=NETWORK_STATES, network_shapes=8, networks=3, trees=2,
+                      logical_shapes=None,
+                      linear_expansions=MAX_EXPANSIONS, refine=8,
+                      placements=4 if placements is None else int(placements))
+    wide = n > 8
+    return Effort(trials=count, orders=4 if wide else 8 if n <= 7 else 6,
+                  network_states=NETWORK_STATES if n <= 7 else NETWORK_STATES // 20,
+                  network_shapes=4 if n <= 7 else 3, networks=3 if n <= 7 else 2,
+                  trees=0 if wide else 2,
+                  logical_shapes=2 if n <= 7 else 1,
+                  linear_expansions=MAX_EXPANSIONS // 4 if n <= 7 else 0,
+                  refine=2 if wide else 4 if n <= 7 else 3,
+                  placements=2 if placements is None and n > 7 else 3 if placements is None
+                  else int(placements))
 
 
 @dataclass(frozen=True)
@@ -159,7 +237,7 @@ def native_layout(shape_graph: nx.Graph) -> tuple[tuple[tuple[int, int], ...], t
 
 
 def _ansatz_routings(
-    spec: QAASpec, shape: Shape, seeds: Sequence[int]
+    spec: QAASpec, shape: Shape, seeds: Sequence[int], *, linear_expansions: int
 ) -> list[tuple[Routed, QAASpec, str]]:
     """Routed ansatz circuits on a shape (best first), the spec they implement, a label."""
     n = spec.num_qubits
@@ -176,7 +254,9 @@ def _ansatz_routings(
         return [(Routed(ansatz.copy(), tuple(range(n)), tuple(range(n)), 0), spec, "ansatz")]
     coupling = region_coupling_edges(n, shape.edges)
     routed = []
-    linear = synthesize_ansatz(spec, shape.edges, entangler_pairs(spec))
+    linear = (synthesize_ansatz(spec, shape.edges, entangler_pairs(spec),
+                                max_expansions=linear_expansions)
+              if linear_expansions > 0 else None)
     if linear is not None:
         routed.append((_two_qubit_cost(linear.circuit), -1, linear,
                        "entanglers synthesised as linear maps"))
@@ -200,13 +280,16 @@ def _two_qubit_cost(circuit: QuantumCircuit) -> int:
 
 
 def _network_embeddings(
-    n: int, shape: Shape, *, order_limit: int, seed: int
+    n: int, shape: Shape, *, order_limit: int, max_states: int, seed: int, deadline: float
 ) -> list[tuple[int, tuple[int, ...], list]]:
-    """Embedding networks synthesised on a shape: ``(cnots, var_wire, ops)``, best first."""
+    """Embedding networks synthesised on a shape: ``(cnots, var_wire, ops)``, best first
+    (orders are tried until ``deadline``, a :func:`time.monotonic` value, once one worked)."""
     embeddings: list[tuple[int, tuple[int, ...], list]] = []
     for var_wire in candidate_orders(shape.graph(), limit=order_limit, seed=seed):
+        if embeddings and time.monotonic() > deadline:
+            break
         try:
-            ops = synthesize_network(n, shape.edges, var_wire)
+            ops = synthesize_network(n, shape.edges, var_wire, max_states=max_states)
         except CompilationError:
             continue
         embeddings.append((sum(1 for op in ops if op[0] == "cx"), var_wire, ops))
@@ -233,27 +316,31 @@ def _routed_trees(spec: QAASpec, shape: Shape, *, seeds: Sequence[int], zero_ini
 
 
 def _network_candidates(
-    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], order_limit: int,
-    keep: int, seed: int, zero_init: bool,
+    spec: QAASpec, shape_index: int, shape: Shape, *, seeds: Sequence[int], effort: Effort,
+    seed: int, zero_init: bool, deadline: float,
 ) -> list[_Candidate]:
     """Embedding synthesised for the shape, then the ansatz from wherever it leaves the
     logical qubits: a parity network (:func:`synthesize_network`) or the exact tree routed
     by Sabre, relabelled so that its variables land where the ansatz routing starts."""
     n = spec.num_qubits
-    embeddings = _network_embeddings(n, shape, order_limit=order_limit, seed=seed)
-    trees = _routed_trees(spec, shape, seeds=seeds, zero_init=zero_init)
+    embeddings = _network_embeddings(n, shape, order_limit=effort.orders,
+                                     max_states=effort.network_states, seed=seed,
+                                     deadline=deadline)
+    trees = (_routed_trees(spec, shape, seeds=seeds, zero_init=zero_init)
+             if effort.trees else [])
     default_order = plan_embedding(spec).order
     out = []
-    for routed, resolved, label in _ansatz_routings(spec, shape, seeds):
+    for routed, resolved, label in _ansatz_routings(
+            spec, shape, seeds, linear_expansions=effort.linear_expansions):
         start = {lab: q for q, lab in enumerate(routed.initial)}  # label -> logical qubit
         parts: list[tuple[QuantumCircuit, EmbeddingAngles, int, str]] = []
-        for cnots, var_wire, ops in embeddings[:keep]:
+        for cnots, var_wire, ops in embeddings[:effort.networks]:
             net = NetworkEmbedding(n, tuple(ops), var_wire, routed.initial)
             qc = QuantumCircuit(n)
             net.append_to(qc, ParameterVector(ALPHA, net.num_angles))
             parts.append((qc, net, 0, f"network embedding ({cnots} CNOTs, variable wires "
                                       f"{list(var_wire)})"))
-        for cost, tree in trees[:TREES]:
+        for cost, tree in trees[:effort.trees]:
             # Variable k of the routed tree ends on label tree.final[default_order[k]]; the
             # plan whose variable k is the logical qubit the ansatz starts there is the same
             # circuit (the tree's gates only depend on the variables).
@@ -308,8 +395,10 @@ def compile_adapter(
     optimization_level: int = 3,
     synthesis: str = "auto",
     zero_init: bool = True,
-    placements: int = 4,
+    placements: int | None = None,
     embedding_order: Sequence[int] | None = None,
+    time_budget_s: float | None = None,
+    progress: bool = False,
 ) -> CompiledAdapter:
     """Compile a QAA adapter for a device (noise-aware layout, routing and synthesis).
 
@@ -341,8 +430,13 @@ def compile_adapter(
         zero_init: let SWAP merging use that qubits start in ``|0>`` (exact for the circuit
             run from ``|0...0>``; set ``False`` for a circuit equal to the logical one as an
             operator, which only the ``logical`` route provides).
-        placements: (circuit, placement) pairs translated and priced exactly.
+        placements: (circuit, placement) pairs translated and priced exactly (default
+            per :func:`default_effort`).
         embedding_order: tree order of the ``logical`` route's embedding (default per spec).
+        time_budget_s: stop generating candidates once this many seconds have passed (the
+            shapes are visited best first and at least one candidate is always built; the
+            translation and exact pricing of the best ones come on top); ``None``: no limit.
+        progress: show a tqdm bar over the shapes on stderr.
 
     Returns:
         The :class:`~qaa_hw.compile.compiled.CompiledAdapter` with the best ESP found.
@@ -350,13 +444,17 @@ def compile_adapter(
     Raises:
         CompilationError: the device is too small, has no two-qubit gate for ``n > 1``, or
             has no connected region of ``n`` qubits.
+        ConfigError: a seed outside ``0..2^32-1`` or a time budget that is not positive.
     """
     _validate(spec, device, synthesis)
+    seed = check_seed("seed", seed)
+    if time_budget_s is not None and not time_budget_s > 0:
+        raise ConfigError(
+            f"time_budget_s={time_budget_s!r} is not valid; accepted: a number > 0 or None")
     n = spec.num_qubits
-    count = default_trials(n) if trials is None else int(trials)
-    if count < 1:
-        raise ConfigError(f"trials={trials!r} is not valid; accepted: an integer >= 1")
-    seeds = [seed * 7919 + i for i in range(count)]
+    effort = default_effort(n, trials=trials, placements=placements)
+    deadline = math.inf if time_budget_s is None else time.monotonic() + time_budget_s
+    seeds = [seed * 7919 + i for i in range(effort.trials)]
     shapes = device_shapes(device, n)
     if not shapes:
         raise CompilationError(
@@ -367,26 +465,45 @@ def compile_adapter(
     # A native entangler is only native where the network route starts the ansatz.
     use_logical = (synthesis == "logical" or not use_network
                    or (synthesis == "auto" and spec.entangler != "native"))
-    order_limit = 120 if n <= 5 else 24 + 4 * count
-    pool: list[_Candidate] = []
     # Embedding networks profit most from a high-degree node (it hosts the largest
     # multiplexor), then from more couplings.
-    network_shapes = set(sorted(
+    ranked = sorted(
         range(len(shapes)),
         key=lambda i: (-max(dict(shapes[i].graph().degree).values(), default=0),
                        -len(shapes[i].edges), i),
-    )[:NETWORK_SHAPES])
-    for index, shape in enumerate(shapes):
-        if use_network and index in network_shapes:
-            pool.extend(_network_candidates(spec, index, shape, seeds=seeds,
-                                            order_limit=order_limit, keep=3, seed=seed,
-                                            zero_init=zero_init))
-        if use_logical:
+    )
+    network_shapes = set(ranked[:effort.network_shapes]) if use_network else set()
+    logical_shapes = (set(ranked[:effort.logical_shapes]) if effort.logical_shapes is not None
+                      else set(range(len(shapes)))) if use_logical else set()
+    # Full effort keeps the device's shape order; a reduced one visits the best shapes first
+    # so that a time budget cuts the least promising ones.
+    visit = ([i for i in range(len(shapes)) if i in network_shapes | logical_shapes]
+             if n <= FULL_EFFORT_QUBITS else
+             [i for i in ranked if i in network_shapes | logical_shapes])
+    pool: list[_Candidate] = []
+    for index in _progress(visit, progress, f"compiling n={n} on {device.name}"):
+        if pool and time.monotonic() > deadline:
+            logger.info("time budget of %s s reached; %d candidates", time_budget_s, len(pool))
+            break
+        shape = shapes[index]
+        if index in network_shapes:
+            pool.extend(_network_candidates(spec, index, shape, seeds=seeds, effort=effort,
+                                            seed=seed, zero_init=zero_init,
+                                            deadline=deadline))
+        if index in logical_shapes:
             pool.extend(_logical_candidates(spec, index, shape, seeds=seeds,
                                             zero_init=zero_init,
                                             embedding_order=embedding_order))
-    return _place_best(pool, shapes, device, placements=placements,
+    return _place_best(pool, shapes, device, effort=effort,
                        optimization_level=optimization_level)
+
+
+def _progress(items: list[int], enabled: bool, desc: str) -> Iterable[int]:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="shape", leave=False, file=sys.stderr)
 
 
 def _ops(circuit: QuantumCircuit) -> list[tuple[str, tuple[int, ...]]]:
@@ -395,15 +512,16 @@ def _ops(circuit: QuantumCircuit) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def _place_best(
-    pool: list[_Candidate], shapes: Sequence[Shape], device: DeviceModel, *, placements: int,
+    pool: list[_Candidate], shapes: Sequence[Shape], device: DeviceModel, *, effort: Effort,
     optimization_level: int,
 ) -> CompiledAdapter:
     """Pick (candidate, placement) by estimated then exact ESP (see the module docstring).
 
     Stage 1 scores every placement of every candidate from its logical-level operation
-    counts. Stage 2 translates the best :data:`REFINE` candidates once (on their best
+    counts. Stage 2 translates the best ``effort.refine`` candidates once (on their best
     placement) and rescores all their placements from the translated counts. Stage 3
-    translates the ``placements`` best (candidate, placement) pairs and prices them exactly.
+    translates the ``effort.placements`` best (candidate, placement) pairs and prices them
+    exactly.
     """
     rough: list[tuple[float, int]] = []
     for ci, cand in enumerate(pool):
@@ -416,7 +534,8 @@ def _place_best(
         raise CompilationError(f"no placement of the adapter fits device {device.name!r}")
     rough.sort(key=lambda t: (-t[0], t[1]))
     scored: list[tuple[float, int, tuple[int, ...]]] = []
-    for _, ci in rough[:REFINE]:
+    placements = effort.placements
+    for _, ci in rough[:effort.refine]:
         cand = pool[ci]
         shape = shapes[cand.shape]
         first = placement_scores(device, shape, usage_profile(_ops(cand.circuit), cand.final))

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qiskit.circuit import CircuitInstruction, QuantumCircuit
+from qiskit.circuit import QuantumCircuit
 from qiskit.circuit.library import CXGate
 from qiskit.passmanager.flow_controllers import ConditionalController
 from qiskit.transpiler import CouplingMap, Layout, PassManager, Target
@@ -135,15 +135,11 @@ def route(
 
 
 # --------------------------------------------------------------------- SWAP merging
-_Op = tuple[CircuitInstruction, tuple[int, ...]]
-
-
-def _cx(a: int, b: int) -> tuple[str, tuple[int, ...]]:
-    return ("cx", (a, b))
-
-
 def merge_swaps(routed: Routed, *, zero_init: bool = True) -> Routed:
     """Remove or cheapen the SWAPs of a routed circuit (see the module docstring).
+
+    SWAPs are visited first to last and the visit restarts after every rewrite, until no
+    SWAP can be rewritten.
 
     Returns:
         A :class:`Routed` whose ``swaps`` still counts the SWAPs the router inserted and whose
@@ -152,78 +148,90 @@ def merge_swaps(routed: Routed, *, zero_init: bool = True) -> Routed:
     qc = routed.circuit
     if "swap" not in qc.count_ops():
         return routed
-    ops: list[tuple[object, tuple[int, ...]]] = [
-        (inst.operation, tuple(qc.find_bit(q).index for q in inst.qubits)) for inst in qc.data
+    ops: list[_Entry] = [
+        (inst.operation.name, inst.operation, tuple(qc.find_bit(q).index for q in inst.qubits))
+        for inst in qc.data
     ]
     initial = list(routed.initial)
     changed = True
     while changed:
         changed = False
-        for i, (op, _qargs) in enumerate(ops):
-            if _name(op) != "swap":
+        first = _first_touch(ops, qc.num_qubits)
+        for i, (name, _op, _qargs) in enumerate(ops):
+            if name != "swap":
                 continue
-            replacement = _merge_one(ops, i, initial, zero_init=zero_init)
+            replacement = _merge_one(ops, i, initial, first, zero_init=zero_init)
             if replacement is not None:
                 ops = replacement
                 changed = True
                 break
     out = qc.copy_empty_like()
-    for op, qargs in ops:
-        if isinstance(op, str):
-            out.append(CXGate(), [out.qubits[q] for q in qargs])
-        else:
-            out.append(op, [out.qubits[q] for q in qargs])
+    for _name, op, qargs in ops:
+        out.append(CXGate() if op is None else op, [out.qubits[q] for q in qargs])
     return Routed(out, tuple(initial), routed.final, routed.swaps)
 
 
-def _name(op: object) -> str:
-    return op if isinstance(op, str) else str(getattr(op, "name", ""))
+#: An operation during SWAP merging: (name, Qiskit operation or None for a new CX, wires).
+_Entry = tuple[str, object, tuple[int, ...]]
+
+
+def _cx(a: int, b: int) -> _Entry:
+    return ("cx", None, (a, b))
+
+
+def _first_touch(ops: list[_Entry], num_wires: int) -> list[int]:
+    """Index of the first operation on each wire (``len(ops)`` if none)."""
+    first = [len(ops)] * num_wires
+    for i in range(len(ops) - 1, -1, -1):
+        for q in ops[i][2]:
+            first[q] = i
+    return first
 
 
 def _merge_one(
-    ops: list[tuple[object, tuple[int, ...]]], i: int, initial: list[int], *, zero_init: bool
-) -> list[tuple[object, tuple[int, ...]]] | None:
-    a, b = ops[i][1]
+    ops: list[_Entry], i: int, initial: list[int], first: list[int], *, zero_init: bool
+) -> list[_Entry] | None:
+    a, b = ops[i][2]
     swap_ab = {a: b, b: a}
 
-    def relabel(entry: tuple[object, tuple[int, ...]]) -> tuple[object, tuple[int, ...]]:
-        op, qargs = entry
-        return op, tuple(swap_ab.get(q, q) for q in qargs)
+    def relabel(entry: _Entry) -> _Entry:
+        name, op, qargs = entry
+        return name, op, tuple(swap_ab.get(q, q) for q in qargs)
 
-    touched_before = {q for _, qargs in ops[:i] for q in qargs}
-    if a not in touched_before and b not in touched_before:
+    idle_a, idle_b = first[a] >= i, first[b] >= i  # untouched before the SWAP
+    if idle_a and idle_b:
         # Both idle since the start: relabel the initial layout, drop the SWAP.
         for k, p in enumerate(initial):
             initial[k] = swap_ab.get(p, p)
         return [*ops[:i], *ops[i + 1:]]
-    if zero_init and (a not in touched_before or b not in touched_before):
-        busy, zero = (a, b) if b not in touched_before else (b, a)
+    if zero_init and (idle_a or idle_b):
+        busy, zero = (a, b) if idle_b else (b, a)
         return [*ops[:i], _cx(busy, zero), _cx(zero, busy), *ops[i + 1:]]
     # Backward: SWAP commutes with 1q gates by relabelling; meet a CX on the same pair.
     j = i - 1
     while j >= 0:
-        op, qargs = ops[j]
+        name, _op, qargs = ops[j]
         if a in qargs or b in qargs:
             if len(qargs) == 1:
                 j -= 1
                 continue
-            if _name(op) == "cx" and set(qargs) == {a, b}:
+            if name == "cx" and set(qargs) == {a, b}:
                 c, t = qargs
-                middle = [relabel(e) if (a in e[1] or b in e[1]) else e for e in ops[j + 1:i]]
+                middle = [relabel(e) if (a in e[2] or b in e[2]) else e for e in ops[j + 1:i]]
                 return [*ops[:j], _cx(t, c), _cx(c, t), *middle, *ops[i + 1:]]
             break
         j -= 1
     # Forward: meet a CX on the same pair after the SWAP.
     j = i + 1
     while j < len(ops):
-        op, qargs = ops[j]
+        name, _op, qargs = ops[j]
         if a in qargs or b in qargs:
             if len(qargs) == 1:
                 j += 1
                 continue
-            if _name(op) == "cx" and set(qargs) == {a, b}:
+            if name == "cx" and set(qargs) == {a, b}:
                 c, t = qargs
-                middle = [relabel(e) if (a in e[1] or b in e[1]) else e for e in ops[i + 1:j]]
+                middle = [relabel(e) if (a in e[2] or b in e[2]) else e for e in ops[i + 1:j]]
                 return [*ops[:i], *middle, _cx(c, t), _cx(t, c), *ops[j + 1:]]
             break
         j += 1

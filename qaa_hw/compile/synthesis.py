@@ -15,6 +15,10 @@ the target as the lowest bits (they change most often). Nothing is uncomputed: t
 linear map of the wires is absorbed into the angles.
 
 Wires whose variable is not prepared yet hold ``|0>`` and serve as relays for free.
+
+On wide shapes (n >= 8) the breadth-first search runs out of budget when the nearest new term
+needs many CNOTs; the step then accumulates a set of wires into the target along the
+breadth-first tree rooted at it (:func:`_steiner`), which is longer but found at once.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from qaa_hw.circuits.network import NetOp
 from qaa_hw.errors import CompilationError
 
 logger = logging.getLogger(__name__)
+
+#: Default breadth-first search budget (states) per rotation.
+NETWORK_STATES = 20_000
 
 
 def _gray_rank(mask: int) -> int:
@@ -51,7 +58,7 @@ def synthesize_network(
     *,
     kept: Sequence[Iterable[int]] | None = None,
     max_depth: int = 10,
-    max_states: int = 20_000,
+    max_states: int = NETWORK_STATES,
 ) -> list[NetOp]:
     """Greedy parity-network synthesis of the embedding tree on a coupling graph.
 
@@ -62,7 +69,8 @@ def synthesize_network(
         kept: Walsh terms to visit per variable (bit masks over earlier variables);
             ``None`` = all (exact embedding).
         max_depth: longest CNOT sequence searched between two rotations.
-        max_states: search budget per step.
+        max_states: breadth-first search budget per step; past it the step falls back to
+            a Steiner-tree accumulation (:func:`_steiner`).
 
     Returns:
         Network operations for :class:`~qaa_hw.circuits.network.NetworkEmbedding`.
@@ -121,6 +129,8 @@ class _Context:
         while len(visited) < len(goals):
             path = _search(rows, self.arcs, w, goals - visited, priority, self.max_depth,
                            self.max_states)
+            if path is None:
+                path = _steiner(rows, self.graph, w, goals - visited, priority)
             if path is None:
                 raise CompilationError(
                     f"embedding synthesis: no CNOT sequence of length <= {self.max_depth} "
@@ -185,6 +195,48 @@ def _search(
             return None
         frontier = nxt
     return None
+
+
+def _steiner(
+    rows: list[int], graph: nx.Graph, w: int, goals: set[int], priority: object
+) -> list[tuple[int, int]] | None:
+    """Fallback when the breadth-first search runs out of budget (wide shapes): XOR the
+    contents of a wire set ``R`` into ``w`` through the breadth-first tree rooted at ``w``.
+
+    Every ``R`` (subset of the other wires) whose XOR gives a new goal is priced: a
+    pre-pass ``s -> child`` for each non-zero relay ``s`` on the tree, deepest first (so
+    that its own content cancels), then one ``child -> parent`` CNOT per tree edge,
+    deepest first. The cheapest ``R`` wins (ties by ``priority``).
+    """
+    parent = dict(nx.bfs_predecessors(graph, w))
+    depth = nx.single_source_shortest_path_length(graph, w)
+    others = [v for v in sorted(graph.nodes) if v != w]
+    best: tuple[int, int, list[tuple[int, int]]] | None = None
+    for subset in range(1, 1 << len(others)):
+        members = [others[i] for i in range(len(others)) if subset >> i & 1]
+        value = rows[w]
+        for v in members:
+            value ^= rows[v]
+        if value not in goals:
+            continue
+        tree: set[int] = set()
+        for v in members:
+            while v != w and v not in tree:
+                tree.add(v)
+                v = parent[v]
+        relays = [v for v in tree if v not in members and rows[v]]
+        cost = len(tree) + len(relays)
+        key = (cost, priority(value))  # type: ignore[operator]
+        if best is not None and key >= best[:2]:
+            continue
+        child: dict[int, int] = {}
+        for v in sorted(tree, key=lambda u: (depth[u], u)):
+            child.setdefault(parent[v], v)
+        # Deepest relays first: a relay pushes its own content before its parent's arrives.
+        ops = [(s, child[s]) for s in sorted(relays, key=lambda u: (-depth[u], u))]
+        ops += [(v, parent[v]) for v in sorted(tree, key=lambda u: (-depth[u], u))]
+        best = (key[0], key[1], ops)
+    return None if best is None else best[2]
 
 
 def candidate_orders(

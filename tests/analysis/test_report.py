@@ -98,7 +98,10 @@ def test_sections_verdicts_and_markdown(report: ReportFiles) -> None:
     assert "No assessment: the sweep has no successful point for device 'synthetic:line:4'" \
         in text
     md = report.markdown.read_text(encoding="utf-8")
-    assert "## synthetic:ring:8 — **" in md and "| configuration | verdict |" in md
+    assert "## synthetic:ring:8 — **" in md and "| configuration | circuit verdict |" in md
+    assert "Cost verdict of the recommended configuration" in md
+    assert "Advantage check: synthetic:ring:8 (" in md and "classical quadratic form" in md
+    assert "USD 1.6 per QPU-second" in md
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
         assert (report.markdown.parent / link).is_file(), link
     for plot in report.plots:
@@ -121,19 +124,51 @@ def test_report_opens_in_headless_chromium(report: ReportFiles, tmp_path: Path) 
     probe = tmp_path / "probe.html"
     script = ("<script>window.addEventListener('load',()=>{const i=[...document.images];"
               "document.body.setAttribute('data-loaded',i.filter(x=>x.complete&&"
-              "x.naturalWidth>0).length+'/'+i.length);});</script>")
+              "x.naturalWidth>0).length+'/'+i.length);"
+              "const s=[...document.querySelectorAll('h2')].filter(h=>h.querySelector('.badge'))"
+              ".map(h=>{const r=h.getBoundingClientRect();const b=h.querySelector('.badge');"
+              "return [h.firstChild.textContent.trim(),r.top+window.scrollY,r.height,"
+              "b.textContent];});"
+              "document.body.setAttribute('data-sections',JSON.stringify(s));"
+              "document.body.setAttribute('data-height',"
+              "Math.ceil(document.documentElement.scrollHeight));});</script>")
     probe.write_text(report.html.read_text(encoding="utf-8").replace("</body>",
                                                                      script + "</body>"))
     exe = chromium()
     assert exe is not None
     common = [exe, "--headless", "--no-sandbox", "--disable-gpu",
               "--disable-background-networking", "--virtual-time-budget=5000"]
-    dom = subprocess.run([*common, "--dump-dom", probe.as_uri()], capture_output=True,
+    dom = subprocess.run([*common, "--window-size=1200,2000", "--dump-dom", probe.as_uri()],
+                         capture_output=True,
                          text=True, timeout=120, check=True).stdout
     m = re.search(r'data-loaded="(\d+)/(\d+)"', dom)
     assert m, dom[:300]
     assert m.group(1) == m.group(2) == str(3 + 2 * len(DEVICES))
+    found = re.search(r'data-sections="([^"]*)"', dom)
+    tall = re.search(r'data-height="(\d+)"', dom)
+    assert found and tall, dom[:300]
+    sections, height = json.loads(html.unescape(found.group(1))), int(tall.group(1))
     shot = tmp_path / "report.png"
-    subprocess.run([*common, "--window-size=1200,2000", f"--screenshot={shot}",
+    subprocess.run([*common, f"--window-size=1200,{height}", f"--screenshot={shot}",
                     report.html.as_uri()], capture_output=True, timeout=120, check=True)
     assert shot.read_bytes().startswith(PNG_MAGIC)
+    _check_screenshot(shot, sections, height)
+
+
+def _check_screenshot(shot: Path, sections: list[list[Any]], height: int) -> None:
+    """Every device section's heading is drawn in the screenshot: dark text pixels in its
+    rows, and its verdict badge's colour (green, orange, red or grey) next to it."""
+    import numpy as np
+    from PIL import Image
+
+    image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert image.shape[0] == height
+    badges = {"feasible": (0x2E, 0x7D, 0x32), "marginal": (0xEF, 0x8F, 0x00),
+              "infeasible": (0xC6, 0x28, 0x28), "none": (0x77, 0x77, 0x77)}
+    seen = [name for name, *_ in sections]
+    for device in [*DEVICES, "synthetic:line:4"]:
+        (name, top, rows, badge), = [s for s in sections if s[0] == device]
+        band = image[int(top):int(top + rows)]
+        assert band.size and band.min() < 80, f"no text drawn for section {name} ({seen})"
+        colour = np.array(badges[badge])
+        assert (np.abs(band - colour).sum(-1) < 40).sum() > 50, f"no {badge} badge for {name}"

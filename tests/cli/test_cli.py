@@ -59,3 +59,8 @@ def test_invalid_option_value_exit_code(capsys: pytest.CaptureFixture[str]) -> N
         main(["compile", "--device", "ibm_brisbane", "--qubits", "0"])
     assert exc.value.code == 2
     assert "--qubits=0 is not valid" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["compile", "--device", "ibm_torino", "--time-budget", "0"])
+    assert exc.value.code == 2
+    assert "--time-budget=0.0 is not valid; accepted: a finite number > 0" in \
+        capsys.readouterr().err

@@ -227,6 +227,33 @@ def test_errors() -> None:
         compile_adapter(QAASpec(num_qubits=2), small, synthesis="magic")
 
 
+def test_wide_adapter_compiles_with_the_reduced_effort() -> None:
+    """n = 7 (past FULL_EFFORT_QUBITS): reduced search, native gates, the exact state; the
+    full-effort settings of n <= 6 are unchanged; a time budget keeps at least one
+    candidate."""
+    from qaa_hw.compile.api import FULL_EFFORT_QUBITS, default_effort
+
+    assert default_effort(6).orders == 24 + 4 * 8 and default_effort(6).refine == 8
+    assert default_effort(FULL_EFFORT_QUBITS + 1).orders < default_effort(6).orders
+    assert default_effort(10).trees == 0 and default_effort(10).linear_expansions == 0
+    device = load_device("synthetic:heavy_hex:27")
+    spec = QAASpec(num_qubits=7, num_layers=1)
+    compiled = compile_adapter(spec, device, time_budget_s=1e-3)
+    _check_native(compiled)
+    rng = np.random.default_rng(3)
+    x, theta = rng.normal(size=2**7), rng.uniform(-np.pi, np.pi, spec.num_parameters)
+    active = _active(compiled)
+    physical = Statevector(restrict_circuit(compiled.bind(x, theta), active)).data
+    logical = Statevector(x / np.linalg.norm(x)).evolve(
+        reference_ansatz(7, 1, spec.rotations_per_qubit, entangler_pairs(compiled.spec),
+                         theta)).data
+    index = {q: i for i, q in enumerate(active)}
+    expected = place_state(logical, [index[q] for q in compiled.final_layout], len(active))
+    assert fidelity(physical, expected) > 1 - 1e-8
+    with pytest.raises(ConfigError, match="time_budget_s=0 is not valid"):
+        compile_adapter(spec, device, time_budget_s=0)
+
+
 def test_qiskit_baseline_record() -> None:
     from qaa_hw.compile.baseline import compile_with_qiskit
 

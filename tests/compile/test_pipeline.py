@@ -139,6 +139,48 @@ def test_network_synthesis_is_exact_and_native(name: str) -> None:
         np.testing.assert_allclose(state, expected / np.linalg.norm(x), atol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["line5", "tee6"])
+def test_network_steiner_fallback_is_exact_and_native(name: str) -> None:
+    """With a breadth-first budget too small for any step, every rotation is reached by the
+    Steiner-tree step; the network still prepares the exact state on coupled pairs only."""
+    n, edges = SHAPES[name]
+    graph = nx.Graph(edges)
+    rng = np.random.default_rng(2)
+    built = 0
+    for var_wire in candidate_orders(graph, limit=4, seed=0):
+        try:
+            ops = synthesize_network(n, edges, var_wire, max_states=1)
+        except CompilationError:
+            continue
+        built += 1
+        assert all(graph.has_edge(a, b) for kind, a, b in ops if kind == "cx")
+        net = NetworkEmbedding(n, tuple(ops), var_wire, tuple(range(n)))
+        x = rng.normal(size=2**n)
+        state = Statevector(net.circuit(net.angles(x))).data
+        np.testing.assert_allclose(state, x / np.linalg.norm(x), atol=1e-10)
+    assert built >= 2
+
+
+def test_steiner_step_reaches_the_chosen_goal() -> None:
+    """The CNOT list of one Steiner step puts a goal term on the target wire, randomised."""
+    from qaa_hw.compile.synthesis import _steiner
+
+    for trial in range(300):
+        rng = np.random.default_rng(trial)
+        n = int(rng.integers(3, 8))
+        graph = nx.random_labeled_tree(n, seed=trial)
+        rows = [int(v) for v in rng.integers(0, 64, n)]
+        w = int(rng.integers(n))
+        goals = {int(v) for v in rng.integers(0, 64, 5)}
+        ops = _steiner(rows, graph, w, goals, lambda m: m)
+        if ops is None:
+            continue
+        for u, v in ops:
+            assert graph.has_edge(u, v) and u != w
+            rows[v] ^= rows[u]
+        assert rows[w] in goals
+
+
 def test_network_validation() -> None:
     with pytest.raises(ConfigError, match="never rotated"):
         NetworkEmbedding(2, (("ry", 0, 0),), (0, 1), (0, 1))

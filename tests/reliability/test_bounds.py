@@ -15,6 +15,8 @@ from qaa_hw.analysis.runner import run_sweep
 from qaa_hw.analysis.sweep_spec import parse_sweep_spec
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.cli.main import main
+from qaa_hw.compile.api import compile_adapter
+from qaa_hw.devices.catalog import load_device
 from qaa_hw.devices.yaml_io import load_yaml_device
 from qaa_hw.errors import ConfigError, DeviceError, QaaHwError
 from qaa_hw.finetune.train import TrainConfig
@@ -112,6 +114,8 @@ def test_many_inputs_of_many_qubits_are_refused_in_the_spec() -> None:
     (lambda: run_sweep([], "unused", max_points=0), r"max_points=0 is not valid"),
     (lambda: parse_sweep_spec({"devices": ["ibm_torino"], "seeds": [-1]}), r"seeds\[0\]"),
     (lambda: parse_sweep_spec({"devices": ["ibm_torino"], "shots": [10**10]}), r"shots\[0\]"),
+    (lambda: compile_adapter(QAASpec(num_qubits=2), load_device("ibm_brisbane"), seed=-1),
+     r"seed=-1 is not valid; accepted: an integer 0\.\.4294967295"),
 ], ids=lambda v: "" if callable(v) else v[:30])
 def test_python_api_raises_the_packages_errors(call: Callable[[], Any], match: str) -> None:
     with pytest.raises(QaaHwError, match=match):

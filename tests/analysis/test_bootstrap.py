@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qaa_hw.analysis.bootstrap import metric_of, method_interval, paired_difference
-from qaa_hw.finetune.metrics import bleu_statistics, bleu
+from qaa_hw.analysis.bootstrap import method_interval, metric_of, paired_difference
+from qaa_hw.finetune.metrics import bleu, bleu_statistics
 
 
 def _run(values: np.ndarray) -> dict:

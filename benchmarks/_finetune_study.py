@@ -82,19 +82,22 @@ class Row:
 
 
 def plan(budget: Budget) -> list[Row]:
-    """Every row, in the order they run (one seed of everything first)."""
-    rows = [Row("train", name, 0) for name in FIXED]
-    for seed in budget.seeds:
+    """Every row, in the order they run: one seed of every method first, then the surrogate
+    of that QAA, the other seeds, the extra configurations, then shots (cheapest first)."""
+    first, *others = budget.seeds
+    rows = [Row("train", name, first) for name in FIXED]
+    rows += [Row("train", name, first) for name in CORE]
+    rows.append(Row("surrogate", "qaa", first))
+    for seed in others:
         rows += [Row("train", name, seed) for name in CORE]
     for seed in budget.seeds:
         rows += [Row("train", name, seed) for name in EXTRA]
-    rows.append(Row("surrogate", "qaa", 0))
     for name in budget.shots_models:
-        for device in budget.devices:
-            for mit in budget.mitigations:
-                for shots in budget.shots:
-                    rows.append(Row("shots", name, 0, {"device": device, "mitigation": mit,
-                                                       "shots": shots or "exact"}))
+        for shots in budget.shots:
+            for device in budget.devices:
+                for mit in budget.mitigations:
+                    rows.append(Row("shots", name, first, {"device": device, "mitigation": mit,
+                                                           "shots": shots or "exact"}))
     return rows
 
 

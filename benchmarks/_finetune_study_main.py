@@ -18,7 +18,18 @@ from _finetune_report import (
     train_runs,
     verdict,
 )
-from _finetune_study import ROOT, RUNS, STORE, Budget, Runner, append_row, pending, plan, read_store
+from _finetune_study import (
+    FIXED,
+    ROOT,
+    RUNS,
+    STORE,
+    Budget,
+    Runner,
+    append_row,
+    pending,
+    plan,
+    read_store,
+)
 
 
 def budget_of(args: argparse.Namespace) -> Budget:
@@ -66,22 +77,32 @@ def run_study(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cost_class(kind: str, name: str, extra: dict) -> str:
+    """Rows of one class cost about the same CPU time."""
+    if kind == "train":
+        return "fixed" if name in FIXED else "train"
+    if kind == "shots":
+        return f"shots-{extra.get('shots')}-{'zne' in str(extra.get('mitigation'))}"
+    return kind
+
+
 def estimate_remaining(done: dict, rows: list, budget: Budget) -> str:
-    """CPU hours left, from the mean CPU time of finished rows of each kind."""
-    by_kind: dict[str, list[float]] = {}
+    """CPU hours left, from the mean CPU time of finished rows of the same cost class."""
+    by: dict[str, list[float]] = {}
     for r in done.values():
-        by_kind.setdefault(r["kind"], []).append(r["cpu_s"])
+        extra = {k: r.get(k) for k in ("shots", "mitigation")}
+        by.setdefault(_cost_class(r["kind"], r["name"], extra), []).append(r["cpu_s"])
     left = 0.0
     unknown = 0
     for row in rows:
         if row.key in done:
             continue
-        times = by_kind.get(row.kind)
+        times = by.get(_cost_class(row.kind, row.name, row.extra))
         if times:
             left += sum(times) / len(times)
         else:
             unknown += 1
-    text = f"about {left / 3600:.1f} CPU hours for the remaining measured kinds of rows"
+    text = f"about {left / 3600:.1f} CPU hours left for rows like those measured"
     if unknown:
         text += f", plus {unknown} rows of a kind not measured yet"
     return text

@@ -118,7 +118,8 @@ def surrogate_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
     if row is None:
         return ["(not measured yet)"]
     lines = ["| QAA circuits run | max abs diff of the adapter output (surrogate vs circuit) "
-             "| surrogate µs per token (all layers) | FLOPs per token | export s |",
+             "| surrogate CPU µs per token (all layers, float64, 1 thread) | FLOPs per token "
+             "| export s |",
              "|---|---|---|---|---|"]
     for label, s in row["settings"].items():
         lines.append(f"| {label} | {s['max_abs_diff']:.1e} | {s['us_per_token']:.1f} | "

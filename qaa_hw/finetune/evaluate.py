@@ -62,7 +62,8 @@ class EvalSetting:
     def __post_init__(self) -> None:
         name, _, scaling = self.mitigation.partition(":")
         zne_names = [m for m in MITIGATIONS if m.endswith("zne")]
-        accepted = (*MITIGATIONS, *(f"{z}:{s}" for z in zne_names for s in SCALINGS))
+        accepted = tuple(name for m in MITIGATIONS for name in (
+            m, *((f"{m}:{s}" for s in SCALINGS) if m in zne_names else ())))
         if name not in MITIGATIONS or (scaling and (name not in zne_names
                                                     or scaling not in SCALINGS)):
             raise ConfigError(

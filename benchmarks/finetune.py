@@ -13,6 +13,15 @@ about 75 min on a 2-core host, one torch thread)::
 
     python benchmarks/finetune.py --out /tmp/qaa_finetune_bench --write-docs
 
+``--study`` runs the study "does the circuit matter?" instead (``benchmarks/_finetune_study.py``:
+QAA against its ablations, LoRA r = 1 / 8, Prefix, SoRA, the base model and retrieval on
+``data/wordnet_defs``, 3 seeds, bootstrap intervals and paired tests, quality vs shots with
+none / REM / REM + ZNE, the classical surrogate). It is resumable row by row: finished rows
+are in ``benchmarks/results/finetune_study.jsonl`` (committed) and a rerun skips them::
+
+    python benchmarks/finetune.py --study --write-docs            # run / continue, then docs
+    python benchmarks/finetune.py --study --report-only --write-docs   # docs from the store
+
 Goals checked at the end (printed as PASS / MISS with the measured ratio):
 
 * QAA ROUGE-L >= 0.9 x LoRA's, with <= 0.1 % trainable parameters;
@@ -35,19 +44,24 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 SECTION = "## Fine-tuning"
+STUDY_SECTION = "## Fine-tuning study: does the circuit matter?"
 METHOD_RUNS = ("qaa", "qaa-nat", "lora", "prefix", "sora")
+#: Defaults of the benchmark (not the study, whose budget is benchmarks/_finetune_study.Budget).
+LEGACY_DEFAULTS = {"dtype": "bfloat16", "steps": 60, "eval_examples": 80, "max_new_tokens": 40}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--dtype", default="bfloat16", choices=("float32", "bfloat16"))
-    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--dtype", choices=("float32", "bfloat16"),
+                   help="base-model dtype (default bfloat16; the study: float32)")
+    p.add_argument("--steps", type=int, help="steps per run (default 60; the study: 80)")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--eval-examples", type=int, default=80)
-    p.add_argument("--max-new-tokens", type=int, default=40)
+    p.add_argument("--eval-examples", type=int, help="test examples (default 80)")
+    p.add_argument("--max-new-tokens", type=int, help="generation limit (default 40; study 32)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is fastest on a shared 2-core host)")
     p.add_argument("--devices", default="ibm_brisbane,ibm_torino")
@@ -64,9 +78,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "only evaluated again, with the evaluation options given now)")
     p.add_argument("--write-docs", action="store_true",
                    help="replace the --section section of docs/benchmarks.md")
-    p.add_argument("--section", default=SECTION,
-                   help=f"the docs section written (default {SECTION!r})")
-    return p.parse_args(argv)
+    p.add_argument("--section", help=f"the docs section written (default {SECTION!r}; "
+                                     f"the study: {STUDY_SECTION!r})")
+    s = p.add_argument_group("study")
+    s.add_argument("--study", action="store_true", help="run / continue the resumable study")
+    s.add_argument("--store", default=None, help="the study's JSONL store (default "
+                   "benchmarks/results/finetune_study.jsonl)")
+    s.add_argument("--runs-dir", default=None, help="checkpoints of the study's runs "
+                   "(default benchmarks/results/finetune_study_runs, git-ignored)")
+    s.add_argument("--max-rows", type=int, default=None, help="stop after N new rows")
+    s.add_argument("--report-only", action="store_true", help="tables from the store only")
+    args = p.parse_args(argv)
+    if not args.study:
+        for name, value in LEGACY_DEFAULTS.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
+    if args.section is None:
+        args.section = STUDY_SECTION if args.study else SECTION
+    return args
 
 
 def run_one(name: str, args: argparse.Namespace, base: Any, tok: Any) -> dict[str, Any]:
@@ -201,6 +230,10 @@ def write_docs(text: str, section: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.study:
+        from _finetune_study_main import run_study
+
+        return run_study(args, argv if argv is not None else sys.argv[1:])
     import torch
 
     from qaa_hw.finetune.models import load_model

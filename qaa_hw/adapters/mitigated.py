@@ -40,8 +40,9 @@ from qaa_hw.errors import ConfigError
 from qaa_hw.mitigation.techniques import ZNE
 from qaa_hw.simulate.noisy import PrepNoise
 
-#: Mitigation names accepted by fine-tuning evaluation.
-MITIGATIONS: tuple[str, ...] = ("none", "zne")
+#: Mitigation names accepted by fine-tuning evaluation (``rem+zne``: REM on every amplified
+#: circuit, then the extrapolation).
+MITIGATIONS: tuple[str, ...] = ("none", "zne", "rem", "rem+zne")
 
 
 def extrapolation_weights(technique: ZNE) -> np.ndarray:
@@ -69,6 +70,69 @@ def extrapolation_weights(technique: ZNE) -> np.ndarray:
     return weights
 
 
+def rem_correct(values: Tensor, confusion: Tensor, readout: str) -> Tensor:
+    """Readout-error mitigation of measured readouts with per-qubit confusion matrices.
+
+    The tensored inverse confusion matrix applied to the measured distribution (what Mitiq's
+    ``generate_tensored_inverse_confusion_matrix`` builds), without the projection onto the
+    closest probability distribution, so the correction stays linear (a quadratic form stays
+    one, shots are corrected per token). For ``z`` readout this is, per qubit,
+    ``z = (z_meas - (p10 - p01)) / (1 - p01 - p10)``.
+
+    Args:
+        values: ``[..., n]`` Z expectations or ``[..., 2^n]`` probabilities.
+        confusion: ``[n, 2, 2]``, ``confusion[i, b, m] = P(m | b)`` on logical qubit i.
+        readout: ``"z"`` or ``"probs"``.
+    """
+    conf = confusion.to(values.dtype)
+    if readout == "z":
+        p01, p10 = conf[:, 0, 1], conf[:, 1, 0]
+        return (values - (p10 - p01)) / (1 - p01 - p10)
+    from qaa_hw.simulate.results import apply_confusion
+
+    inverse = torch.linalg.inv(conf)
+    flat = values.reshape(-1, values.shape[-1])
+    return apply_confusion(flat, inverse).reshape(values.shape)
+
+
+class REMBackend(QAABackend):
+    """A noisy backend's readouts corrected by :func:`rem_correct` (exact or with shots).
+
+    Args:
+        inner: the noisy backend whose measured readouts are corrected.
+    """
+
+    kind = "mitigated"
+
+    def __init__(self, inner: NoisyBackend) -> None:
+        self.inner = inner
+        self.confusion = inner.engine.program.readout.detach().clone()
+
+    def describe(self) -> dict[str, Any]:
+        """See :meth:`QAABackend.describe`."""
+        return {**self.inner.describe(), "backend": self.kind, "mitigation": "rem"}
+
+    def clear_cache(self) -> None:
+        """Clear the inner backend's cache."""
+        self.inner.clear_cache()
+
+    def readout(self, spec: QAASpec, x: Tensor, theta: Tensor) -> Tensor:
+        """The inner readout, readout error removed."""
+        return rem_correct(self.inner.readout(spec, x, theta), self.confusion, spec.readout)
+
+    def quadratic_form(self, theta: Tensor, readout: str) -> Tensor:
+        """The inner quadratic form with the correction applied to its outputs."""
+        q = self.inner.quadratic_form(theta, readout)  # [O, d, d]
+        d = q.shape[-1]
+        if readout == "z":
+            eye = torch.eye(d, dtype=q.dtype)
+            conf = self.confusion.to(q.dtype)
+            p01, p10 = conf[:, 0, 1], conf[:, 1, 0]
+            return (q - (p10 - p01)[:, None, None] * eye) / (1 - p01 - p10)[:, None, None]
+        flat = q.permute(1, 2, 0).reshape(d * d, -1)
+        return rem_correct(flat, self.confusion, readout).reshape(d, d, -1).permute(2, 0, 1)
+
+
 class ZNEBackend(QAABackend):
     """Zero-noise extrapolated outputs of a compiled adapter (see the module docstring).
 
@@ -80,6 +144,7 @@ class ZNEBackend(QAABackend):
         prep_noise: preparation noise of the engine (see :class:`NoisyBackend`).
         shots: finite shots per amplified circuit and token (``None``: exact).
         seed: seed of the engines and samplers.
+        rem: readout-error mitigation of every amplified circuit before extrapolating.
     """
 
     kind = "mitigated"
@@ -93,6 +158,7 @@ class ZNEBackend(QAABackend):
         prep_noise: PrepNoise = "effective",
         shots: int | None = None,
         seed: int = 0,
+        rem: bool = False,
     ) -> None:
         if not math.isfinite(noise_scale) or noise_scale < 0:
             raise ConfigError(f"noise_scale={noise_scale!r} is not valid; accepted: >= 0")
@@ -103,16 +169,20 @@ class ZNEBackend(QAABackend):
         base = NoisyBackend(compiled, noise_scale=self.noise_scale, prep_noise=prep_noise,
                             shots=shots, seed=seed)
         scaling = self.technique.noise_scaling(seed)
-        self.scaled = [
+        amplified = [
             base.amplified(*scaling.engine_setting(base.noise, s), seed=seed + k)
             for k, s in enumerate(self.technique.scale_factors)
         ]
+        self.rem = rem
+        self.scaled: list[NoisyBackend | REMBackend] = (
+            [REMBackend(b) for b in amplified] if rem else list(amplified))
         self.device_name = compiled.device.name
 
     def describe(self) -> dict[str, Any]:
         """See :meth:`QAABackend.describe`."""
         return {"backend": self.kind, "device": self.device_name,
-                "noise_scale": self.noise_scale, "mitigation": "zne", "shots": self.shots,
+                "noise_scale": self.noise_scale,
+                "mitigation": "rem+zne" if self.rem else "zne", "shots": self.shots,
                 "technique": self.technique.to_dict()}
 
     def clear_cache(self) -> None:

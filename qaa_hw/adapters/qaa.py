@@ -38,6 +38,9 @@ from qaa_hw.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 PREFIX = "qaa_"
+#: Kinds of down-projection: a fixed (or trainable) random projection with orthonormal rows,
+#: or none at all (the identity; the hidden vector is zero-padded to 2^n, the paper's setting).
+DOWN_KINDS: tuple[str, ...] = ("random", "identity")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class QAAConfig:
         scale: multiplier of the adapter's output.
         init_scale: standard deviation of the initial circuit angles (radians).
         seed: seed of the angles and the fixed projection (layer i uses ``seed + i``).
+        down: ``"random"`` (default) or ``"identity"``: no down-projection, the layer's
+            input is zero-padded to ``2^n`` (needs ``in_features <= 2^n``).
     """
 
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
@@ -72,6 +77,7 @@ class QAAConfig:
     scale: float = 1.0
     init_scale: float = 0.1
     seed: int = 0
+    down: str = "random"
     spec: QAASpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +117,12 @@ class QAAConfig:
                 raise ConfigError(f"{name}={value!r} is not valid; accepted: a finite number")
         if self.init_scale < 0:
             raise ConfigError(f"init_scale={self.init_scale!r} is not valid; accepted: >= 0")
+        if self.down not in DOWN_KINDS:
+            raise ConfigError(
+                f"down={self.down!r} is not valid; accepted: {', '.join(DOWN_KINDS)}"
+            )
+        if self.down == "identity" and (self.down_dim is not None or self.train_down):
+            raise ConfigError("down='identity' has no down_dim and nothing to train")
 
     @property
     def width(self) -> int:
@@ -144,6 +156,11 @@ class QAALinear(nn.Module):
         backend: where the circuit runs (default :class:`IdealBackend`).
     """
 
+    #: names of ``qaa_*`` parameters that stay frozen (ablations; none for QAA itself).
+    frozen: tuple[str, ...] = ()
+    #: whether the readout runs a circuit (so noisy evaluation means something).
+    has_circuit: bool = True
+
     def __init__(
         self,
         base_layer: nn.Linear,
@@ -164,7 +181,15 @@ class QAALinear(nn.Module):
                                                 dtype=torch.float64)
         self.qaa_theta = nn.Parameter(theta.to(torch.float32))
         # Adapter tensors stay float32 whatever the base model's dtype (e.g. bfloat16).
-        proj = _fixed_projection(config.width, base_layer.in_features, gen).to(torch.float32)
+        if config.down == "identity":
+            if base_layer.in_features > self.spec.dim:
+                raise ConfigError(
+                    f"down='identity' needs in_features <= 2^num_qubits; the layer has "
+                    f"{base_layer.in_features} > {self.spec.dim} (use more qubits)"
+                )
+            proj = torch.eye(base_layer.in_features, dtype=torch.float32)
+        else:
+            proj = _fixed_projection(config.width, base_layer.in_features, gen).to(torch.float32)
         if config.train_down:
             self.qaa_down = nn.Parameter(proj)
         else:
@@ -210,19 +235,22 @@ class QAALinear(nn.Module):
         s = self.spec
         return (
             f"qubits={s.num_qubits}, layers={s.num_layers}, readout={s.readout}, "
-            f"down={'trainable' if self.config.train_down else 'fixed'}, "
+            f"down={'trainable' if self.config.train_down else self.config.down}, "
             f"backend={self.backend.kind}"
         )
 
 
-def inject_qaa(model: nn.Module, config: QAAConfig) -> nn.Module:
+def inject_qaa(model: nn.Module, config: QAAConfig,
+               layer_class: type[QAALinear] | None = None) -> nn.Module:
     """Wrap every target ``nn.Linear`` of ``model`` in a :class:`QAALinear`, in place.
 
-    Afterwards only ``qaa_*`` parameters are trainable.
+    Afterwards only ``qaa_*`` parameters are trainable, except those a layer class lists in
+    its ``frozen`` attribute (the ablations of :mod:`qaa_hw.adapters.ablations`).
 
     Args:
         model: e.g. a Hugging Face ``LlamaForCausalLM``.
         config: which modules and which circuit.
+        layer_class: :class:`QAALinear` (default) or a subclass of it.
 
     Returns:
         ``model`` (modified in place).
@@ -233,10 +261,14 @@ def inject_qaa(model: nn.Module, config: QAAConfig) -> nn.Module:
     """
     if any(True for _ in qaa_layers(model)):
         raise ConfigError("the model already has QAA layers; inject into a fresh model")
+    cls = layer_class if layer_class is not None else QAALinear
     targets = find_targets(model, config.target_modules)
     for index, (name, linear) in enumerate(targets):
-        replace_module(model, name, QAALinear(linear, config, index=index))
+        replace_module(model, name, cls(linear, config, index=index))
     freeze_except(model, PREFIX)
+    for _, layer in qaa_layers(model):
+        for attr in layer.frozen:
+            getattr(layer, attr).requires_grad_(False)
     logger.info("injected QAA into %d modules (%s)", len(targets),
                 ", ".join(sorted({n.rsplit('.', 1)[-1] for n, _ in targets})))
     return model

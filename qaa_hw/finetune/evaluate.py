@@ -17,19 +17,24 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 
 from qaa_hw.adapters.backends import IdealBackend, NoisyBackend, QAABackend
-from qaa_hw.adapters.mitigated import MITIGATIONS, ZNEBackend
+from qaa_hw.adapters.mitigated import MITIGATIONS, REMBackend, ZNEBackend
 from qaa_hw.circuits.spec import QAASpec
 from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError, did_you_mean
 from qaa_hw.finetune.data import Example, collate, encode_examples, encode_prompt, perplexity
 from qaa_hw.finetune.methods import AdaptedModel
-from qaa_hw.finetune.metrics import BertScoreModel, TextScores, score_texts
+from qaa_hw.finetune.metrics import (
+    BertScoreModel,
+    TextScores,
+    aggregate_scores,
+    per_example_scores,
+)
 from qaa_hw.mitigation.scaling import SCALINGS
 from qaa_hw.mitigation.techniques import ZNE
 
@@ -43,9 +48,10 @@ class EvalSetting:
     Attributes:
         device: catalog device name; ``None`` for the ideal statevector.
         noise_scale: λ applied to the device's calibrated noise.
-        mitigation: ``"none"``, ``"zne"`` (Richardson at 1, 3, 5 with gate folding) or
-            ``"zne:<scaling>"`` with a scaling of :data:`qaa_hw.mitigation.scaling.SCALINGS`
-            (e.g. ``"zne:pulse_stretch"``).
+        mitigation: ``"none"``, ``"rem"`` (readout-error mitigation), ``"zne"``
+            (Richardson at 1, 3, 5 with gate folding), ``"rem+zne"`` (both), or
+            ``"zne:<scaling>"`` / ``"rem+zne:<scaling>"`` with a scaling of
+            :data:`qaa_hw.mitigation.scaling.SCALINGS` (e.g. ``"zne:pulse_stretch"``).
         shots: finite shots per token and layer (``None``: exact expectations).
     """
 
@@ -56,8 +62,11 @@ class EvalSetting:
 
     def __post_init__(self) -> None:
         name, _, scaling = self.mitigation.partition(":")
-        accepted = (*MITIGATIONS, *(f"zne:{s}" for s in SCALINGS))
-        if name not in MITIGATIONS or (scaling and (name != "zne" or scaling not in SCALINGS)):
+        zne_names = [m for m in MITIGATIONS if m.endswith("zne")]
+        accepted = tuple(name for m in MITIGATIONS for name in (
+            m, *((f"{m}:{s}" for s in SCALINGS) if m in zne_names else ())))
+        if name not in MITIGATIONS or (scaling and (name not in zne_names
+                                                    or scaling not in SCALINGS)):
             raise ConfigError(
                 f"mitigation={self.mitigation!r} is not valid for fine-tuning evaluation"
                 f"{did_you_mean(self.mitigation, accepted)}; accepted: {', '.join(accepted)}"
@@ -122,14 +131,15 @@ def make_backend(
         return IdealBackend()
     compiled = compile_cache.get(spec, setting.device, seed=seed)
     name, _, scaling = setting.mitigation.partition(":")
-    if name == "zne":
+    if name.endswith("zne"):
         technique = ZNE(scaling=scaling) if scaling else ZNE()
         return ZNEBackend(compiled, noise_scale=setting.noise_scale,
                           technique=technique, prep_noise=prep_noise,  # type: ignore[arg-type]
-                          shots=setting.shots, seed=seed)
-    return NoisyBackend(compiled, noise_scale=setting.noise_scale,
-                        prep_noise=prep_noise, shots=setting.shots,  # type: ignore[arg-type]
-                        seed=seed)
+                          shots=setting.shots, seed=seed, rem=name.startswith("rem"))
+    noisy = NoisyBackend(compiled, noise_scale=setting.noise_scale,
+                         prep_noise=prep_noise, shots=setting.shots,  # type: ignore[arg-type]
+                         seed=seed)
+    return REMBackend(noisy) if name == "rem" else noisy
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,9 @@ class EvalResult:
         scores: BLEU / ROUGE-L / BERTScore of the greedy generations.
         predictions: the generated texts.
         seconds: wall time.
+        per_example: ``loss_sum`` and ``tokens`` per scored example, ``rouge_l``,
+            ``bertscore`` and ``bleu_stats`` per generated example (paired tests and
+            bootstrap intervals resample these).
     """
 
     loss: float
@@ -149,6 +162,7 @@ class EvalResult:
     scores: TextScores
     predictions: tuple[str, ...]
     seconds: float
+    per_example: dict[str, list[Any]] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, Any]:
         """Flat metric columns."""
@@ -163,22 +177,36 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 @torch.no_grad()
-def mean_loss(adapted: AdaptedModel, tokenizer: Any, examples: Sequence[Example], *,
-              max_length: int, batch_size: int, tick: Callable[[], None] | None = None
-              ) -> float:
-    """Mean loss per response token (teacher forcing); ``tick()`` after each batch."""
+def example_losses(adapted: AdaptedModel, tokenizer: Any, examples: Sequence[Example], *,
+                   max_length: int, batch_size: int, tick: Callable[[], None] | None = None
+                   ) -> tuple[list[float], list[int]]:
+    """Per example: summed loss over its response tokens (teacher forcing), token count;
+    ``tick()`` after each batch."""
     encoded = encode_examples(tokenizer, examples, max_length=max_length)
-    total = 0.0
-    count = 0
+    sums: list[float] = []
+    counts: list[int] = []
     for chunk in _chunks(encoded, batch_size):
         batch = collate(chunk, tokenizer.pad_token_id)
-        out = adapted.model(**batch)
-        n = int((batch["labels"][:, 1:] != -100).sum())
-        total += float(out.loss) * n
-        count += n
+        logits = adapted.model(input_ids=batch["input_ids"],
+                               attention_mask=batch["attention_mask"]).logits
+        labels = batch["labels"][:, 1:]
+        logits = logits[:, -labels.shape[1] - 1:-1].float()  # prefix positions dropped
+        tok_loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
+            reduction="none").reshape(labels.shape)
+        sums.extend(tok_loss.sum(1).double().tolist())
+        counts.extend((labels != -100).sum(1).tolist())
         if tick is not None:
             tick()
-    return total / max(count, 1)
+    return sums, counts
+
+
+def mean_loss(adapted: AdaptedModel, tokenizer: Any, examples: Sequence[Example], *,
+              max_length: int, batch_size: int) -> float:
+    """Mean loss per response token (teacher forcing)."""
+    sums, counts = example_losses(adapted, tokenizer, examples, max_length=max_length,
+                                  batch_size=batch_size)
+    return sum(sums) / max(sum(counts), 1)
 
 
 @torch.no_grad()
@@ -238,9 +266,10 @@ def greedy_generate(
     return texts
 
 
-def eval_batches(examples: int, batch_size: int) -> int:
+def eval_batches(examples: int, batch_size: int, gen_examples: int | None = None) -> int:
     """Batches :func:`evaluate_model` runs: the loss's and the generation's."""
-    return 2 * math.ceil(examples / batch_size)
+    generated = examples if gen_examples is None else min(examples, gen_examples)
+    return math.ceil(examples / batch_size) + math.ceil(generated / batch_size)
 
 
 def evaluate_model(
@@ -252,25 +281,47 @@ def evaluate_model(
     batch_size: int = 16,
     max_new_tokens: int = 48,
     bertscore: BertScoreModel | None = None,
+    gen_examples: int | None = None,
     tick: Callable[[], None] | None = None,
 ) -> EvalResult:
-    """Loss, perplexity and generation scores of ``adapted`` on ``examples``; ``tick()``
-    after each batch of the loss and of the generation (:func:`eval_batches` of them)."""
+    """Loss, perplexity and generation scores of ``adapted`` on ``examples``.
+
+    The loss covers every example; generation the first ``gen_examples`` (``None``: all);
+    ``tick()`` after each batch of both (:func:`eval_batches` of them).
+    """
     start = time.perf_counter()
     was_training = adapted.model.training
     adapted.model.eval()
+    gen = list(examples[:gen_examples] if gen_examples is not None else examples)
     try:
-        loss = mean_loss(adapted, tokenizer, examples, max_length=max_length,
-                         batch_size=batch_size, tick=tick)
-        preds = greedy_generate(adapted, tokenizer, [e.prompt for e in examples],
+        sums, counts = example_losses(adapted, tokenizer, examples, max_length=max_length,
+                                      batch_size=batch_size, tick=tick)
+        preds = greedy_generate(adapted, tokenizer, [e.prompt for e in gen],
                                 max_new_tokens=max_new_tokens, batch_size=batch_size,
                                 tick=tick)
     finally:
         adapted.model.train(was_training)
+    return scored_result(preds, gen, sums, counts, bertscore=bertscore, start=start)
+
+
+def scored_result(
+    predictions: Sequence[str],
+    examples: Sequence[Example],
+    loss_sums: Sequence[float],
+    token_counts: Sequence[int],
+    *,
+    bertscore: BertScoreModel | None,
+    start: float,
+) -> EvalResult:
+    """An :class:`EvalResult` from predictions for ``examples`` and per-example losses
+    (empty for text rules: the loss is then NaN)."""
     refs = [e.response.strip() for e in examples]
-    scores = score_texts(preds, refs, bertscore=bertscore)
-    return EvalResult(loss=loss, perplexity=perplexity(loss), scores=scores,
-                      predictions=tuple(preds), seconds=time.perf_counter() - start)
+    per = per_example_scores(predictions, refs, bertscore=bertscore)
+    loss = sum(loss_sums) / sum(token_counts) if token_counts else math.nan
+    per = {"loss_sum": list(loss_sums), "tokens": list(token_counts), **per}
+    return EvalResult(loss=loss, perplexity=perplexity(loss), scores=aggregate_scores(per),
+                      predictions=tuple(predictions), seconds=time.perf_counter() - start,
+                      per_example=per)
 
 
 @dataclass(frozen=True)
@@ -312,11 +363,12 @@ def evaluate_settings(
     """
     from qaa_hw.adapters.qaa import qaa_layers, set_qaa_backend
 
-    layers = list(qaa_layers(adapted.lm))
+    layers = [layer for layer in qaa_layers(adapted.lm) if layer[1].has_circuit]
     if not layers:
         settings = [EvalSetting()]
-    bar = _EvalProgress(len(settings) * eval_batches(len(examples),
-                                                     kwargs.get("batch_size", 16)), progress)
+    batches = eval_batches(len(examples), kwargs.get("batch_size", 16),
+                           kwargs.get("gen_examples"))
+    bar = _EvalProgress(len(settings) * batches, progress)
     previous = layers[0][1].backend if layers else None
     results = []
     try:

@@ -1,8 +1,15 @@
 """One entry point per fine-tuning method: wrap a base model, say how to run and save it.
 
-``build_adapted(model, settings)`` returns an :class:`AdaptedModel` for ``qaa``, ``lora``,
-``prefix`` or ``sora``; training and evaluation only talk to that record, so every method
-runs through the same loop on the same data.
+``build_adapted(model, settings)`` returns an :class:`AdaptedModel` for every method of
+:data:`METHODS`; training and evaluation only talk to that record, so every method runs
+through the same loop on the same data:
+
+* ``qaa`` and its ablations (:data:`qaa_hw.adapters.ablations.ABLATIONS`: ``qaa-frozen``,
+  ``qaa-const``, ``qaa-nocircuit``, ``quadratic``), all configured by ``settings.qaa``;
+* ``lora``, ``prefix`` (peft) and ``sora``;
+* ``base``: the base model as is (nothing trained);
+* the text rules of :data:`qaa_hw.finetune.rules.RULES` (``retrieval``, ``template``),
+  which have no model at all and are scored by the training loop directly.
 """
 
 from __future__ import annotations
@@ -18,8 +25,7 @@ from qaa_hw.adapters.common import ParameterCount, count_parameters
 from qaa_hw.adapters.qaa import QAAConfig
 from qaa_hw.adapters.sora import SoRAConfig
 from qaa_hw.errors import ConfigError, did_you_mean
-
-METHODS: tuple[str, ...] = ("qaa", "lora", "prefix", "sora")
+from qaa_hw.finetune.names import METHODS, QAA_METHODS, RULE_METHODS
 
 
 @dataclass(frozen=True)
@@ -27,8 +33,8 @@ class MethodSettings:
     """The method and the settings of each adapter (only the chosen one is used).
 
     Attributes:
-        method: ``"qaa"``, ``"lora"``, ``"prefix"`` or ``"sora"``.
-        qaa: QAA adapter configuration.
+        method: one of :data:`METHODS`.
+        qaa: QAA adapter configuration (also of the QAA ablations).
         lora: LoRA (peft) settings.
         prefix: Prefix-tuning (peft) settings.
         sora: SoRA settings.
@@ -49,6 +55,10 @@ class MethodSettings:
 
     def adapter_settings(self) -> dict[str, Any]:
         """The chosen adapter's settings as plain data."""
+        if self.method in QAA_METHODS:
+            return self.qaa.to_dict()
+        if self.method not in ("lora", "prefix", "sora"):
+            return {}
         chosen: Any = getattr(self, self.method)
         settings: dict[str, Any] = chosen.to_dict()
         return settings
@@ -88,15 +98,23 @@ def build_adapted(model: nn.Module, settings: MethodSettings) -> AdaptedModel:
     """Apply ``settings.method`` to ``model`` (in place for QAA/SoRA).
 
     Raises:
-        ConfigError: the adapter's target modules are not in the model.
+        ConfigError: the adapter's target modules are not in the model, or the method is a
+            text rule (no model to adapt).
     """
     method = settings.method
-    if method == "qaa":
+    if method in QAA_METHODS:
+        from qaa_hw.adapters.ablations import ABLATIONS
         from qaa_hw.adapters.qaa import PREFIX as QAA_PREFIX
         from qaa_hw.adapters.qaa import inject_qaa
 
-        inject_qaa(model, settings.qaa)
+        inject_qaa(model, settings.qaa, ABLATIONS.get(method))
         return AdaptedModel(method, model, model, state_prefixes=(QAA_PREFIX,))
+    if method == "base":
+        for p in model.parameters():
+            p.requires_grad_(False)
+        return AdaptedModel(method, model, model)
+    if method in RULE_METHODS:
+        raise ConfigError(f"method={method!r} is a text rule; it adapts no model")
     if method == "sora":
         from qaa_hw.adapters.sora import PREFIX as SORA_PREFIX
         from qaa_hw.adapters.sora import inject_sora, sora_proximal_step

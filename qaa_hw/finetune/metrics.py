@@ -70,14 +70,39 @@ def bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
     return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
 
 
-def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """Mean ROUGE-L F-measure (0-1, Porter stemming)."""
+def bleu_statistics(predictions: Sequence[str], references: Sequence[str]) -> list[list[int]]:
+    """sacrebleu's sufficient statistics per example (lengths, n-gram matches and totals).
+
+    Corpus BLEU of any subset or resample is :func:`bleu_from_statistics` of the rows.
+    """
+    from sacrebleu.metrics import BLEU
+
+    _check(predictions, references)
+    stats = BLEU()._extract_corpus_statistics(list(predictions), [list(references)])
+    return [[int(v) for v in row] for row in stats]
+
+
+def bleu_from_statistics(rows: Sequence[Sequence[float]]) -> float:
+    """Corpus BLEU (0-100) from summed :func:`bleu_statistics` rows (sacrebleu's formula)."""
+    from sacrebleu.metrics import BLEU
+
+    total = [sum(col) for col in zip(*rows, strict=True)]
+    return float(BLEU()._compute_score_from_stats(total).score)
+
+
+def rouge_l_scores(predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+    """ROUGE-L F-measure per example (0-1, Porter stemming)."""
     from rouge_score import rouge_scorer
 
     _check(predictions, references)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    scores = [scorer.score(ref, pred)["rougeL"].fmeasure
-              for pred, ref in zip(predictions, references, strict=True)]
+    return [float(scorer.score(ref, pred)["rougeL"].fmeasure)
+            for pred, ref in zip(predictions, references, strict=True)]
+
+
+def rouge_l(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """Mean ROUGE-L F-measure (0-1, Porter stemming)."""
+    scores = rouge_l_scores(predictions, references)
     return float(sum(scores) / len(scores))
 
 
@@ -104,14 +129,41 @@ class BertScoreModel:
                                   batch_size=batch_size, idf=False,
                                   rescale_with_baseline=False)
 
-    def f1(self, predictions: Sequence[str], references: Sequence[str]) -> float:
-        """Mean BERTScore F1 over pairs (empty predictions score 0)."""
+    def f1_scores(self, predictions: Sequence[str], references: Sequence[str]) -> list[float]:
+        """BERTScore F1 per pair (empty predictions score 0)."""
         _check(predictions, references)
         preds = [p if p.strip() else "." for p in predictions]
         _, _, f1 = self._scorer.score(preds, list(references), verbose=False)
-        values = [0.0 if not p.strip() else float(v)
-                  for p, v in zip(predictions, f1.tolist(), strict=True)]
+        return [0.0 if not p.strip() else float(v)
+                for p, v in zip(predictions, f1.tolist(), strict=True)]
+
+    def f1(self, predictions: Sequence[str], references: Sequence[str]) -> float:
+        """Mean BERTScore F1 over pairs (empty predictions score 0)."""
+        values = self.f1_scores(predictions, references)
         return float(sum(values) / len(values))
+
+
+def per_example_scores(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    *,
+    bertscore: BertScoreModel | None = None,
+) -> dict[str, list[Any]]:
+    """Per-example ``rouge_l``, ``bertscore`` (NaN without a model) and ``bleu_stats``
+    (paired tests and bootstrap intervals resample these)."""
+    _check(predictions, references)
+    bert = (bertscore.f1_scores(predictions, references) if bertscore is not None
+            else [math.nan] * len(predictions))
+    return {"rouge_l": rouge_l_scores(predictions, references), "bertscore": bert,
+            "bleu_stats": bleu_statistics(predictions, references)}
+
+
+def aggregate_scores(per_example: dict[str, list[Any]]) -> TextScores:
+    """Corpus scores from :func:`per_example_scores` rows."""
+    n = len(per_example["rouge_l"])
+    return TextScores(bleu=bleu_from_statistics(per_example["bleu_stats"]),
+                      rouge_l=float(sum(per_example["rouge_l"]) / n),
+                      bertscore=float(sum(per_example["bertscore"]) / n), count=n)
 
 
 def score_texts(
@@ -121,11 +173,4 @@ def score_texts(
     bertscore: BertScoreModel | None = None,
 ) -> TextScores:
     """BLEU, ROUGE-L and (when a model is given) BERTScore of ``predictions``."""
-    _check(predictions, references)
-    bert = bertscore.f1(predictions, references) if bertscore is not None else math.nan
-    return TextScores(
-        bleu=bleu(predictions, references),
-        rouge_l=rouge_l(predictions, references),
-        bertscore=bert,
-        count=len(predictions),
-    )
+    return aggregate_scores(per_example_scores(predictions, references, bertscore=bertscore))

@@ -49,8 +49,15 @@ from qaa_hw.finetune.data import (
     load_jsonl,
     task_files,
 )
-from qaa_hw.finetune.evaluate import EvalRow, EvalSetting, evaluate_settings, settings_grid
+from qaa_hw.finetune.evaluate import (
+    EvalResult,
+    EvalRow,
+    EvalSetting,
+    evaluate_settings,
+    settings_grid,
+)
 from qaa_hw.finetune.methods import AdaptedModel, MethodSettings, build_adapted
+from qaa_hw.finetune.names import CIRCUIT_METHODS, QAA_METHODS, RULE_METHODS
 from qaa_hw.limits import MAX_COUNT, MAX_SHOTS, check_float, check_int, check_seed
 from qaa_hw.shutdown import deferred
 
@@ -59,10 +66,15 @@ logger = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
-#: Default learning rate per method (AdamW), chosen on the shipped task.
-DEFAULT_LR: dict[str, float] = {"qaa": 5e-3, "lora": 2e-3, "prefix": 1e-2, "sora": 2e-3}
+#: Default learning rate per method (AdamW), chosen on the shipped task; QAA's ablations use
+#: QAA's (methods that train nothing list 0).
+DEFAULT_LR: dict[str, float] = {
+    **dict.fromkeys(QAA_METHODS, 5e-3), "lora": 2e-3, "prefix": 1e-2, "sora": 2e-3,
+    **dict.fromkeys(("base", *RULE_METHODS), 0.0),
+}
+
 #: Config fields that may differ when resuming (they do not change what was trained).
-RESUMABLE_FIELDS = ("steps", "eval_every", "checkpoint_every", "eval_examples",
+RESUMABLE_FIELDS = ("steps", "eval_every", "checkpoint_every", "eval_examples", "gen_examples",
                     "eval_batch_size", "max_new_tokens", "eval_devices", "eval_noise",
                     "mitigation", "shots", "bertscore", "threads")
 
@@ -92,6 +104,8 @@ class TrainConfig:
         eval_every: evaluate every N steps (0: only at the end).
         checkpoint_every: checkpoint every N steps (0: only at the end).
         eval_examples: test examples used per evaluation (``None``: all).
+        gen_examples: of those, how many are generated and scored by BLEU/ROUGE/BERTScore
+            (the first ones; ``None``: all); the loss covers all of them.
         eval_batch_size: batch size of evaluation.
         max_new_tokens: generation limit.
         eval_devices: devices of the noisy evaluation settings (QAA only).
@@ -122,6 +136,7 @@ class TrainConfig:
     eval_every: int = 0
     checkpoint_every: int = 50
     eval_examples: int | None = 40
+    gen_examples: int | None = None
     eval_batch_size: int = 16
     max_new_tokens: int = 48
     eval_devices: tuple[str, ...] = ()
@@ -136,7 +151,7 @@ class TrainConfig:
             check_int(name, getattr(self, name), 1, MAX_COUNT)
         for name in ("eval_every", "checkpoint_every"):
             check_int(name, getattr(self, name), 0, MAX_COUNT)
-        for name in ("train_examples", "eval_examples", "threads"):
+        for name in ("train_examples", "eval_examples", "gen_examples", "threads"):
             if getattr(self, name) is not None:
                 check_int(name, getattr(self, name), 1, MAX_COUNT)
         if self.shots is not None:
@@ -146,10 +161,11 @@ class TrainConfig:
             check_float("lr", self.lr, 0.0, low_open=True)
         for name in ("weight_decay", "grad_clip", "train_noise_scale"):
             check_float(name, getattr(self, name), 0.0)
-        if self.train_noise is not None and self.methods.method != "qaa":
+        method = self.methods.method
+        if (self.train_noise is not None or self.eval_devices) and method not in CIRCUIT_METHODS:
             raise ConfigError(
-                f"train_noise={self.train_noise!r} applies to QAA circuits only; "
-                f"method={self.methods.method!r} has none"
+                f"train_noise / eval_devices apply to QAA circuits only "
+                f"({', '.join(CIRCUIT_METHODS)}); method={method!r} has none"
             )
         object.__setattr__(self, "eval_devices", tuple(self.eval_devices))
         object.__setattr__(self, "eval_noise", tuple(float(x) for x in self.eval_noise))
@@ -428,6 +444,8 @@ def run_finetune(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     train_examples, test_examples = load_examples(config)
+    if config.methods.method in RULE_METHODS:
+        return run_rule(config, out, train_examples, test_examples)
     model, tok = model_and_tokenizer or load_model(config.model, seed=config.seed,
                                                                dtype=config.dtype)
     torch.manual_seed(config.seed)
@@ -444,7 +462,9 @@ def run_finetune(
             prep_noise=config.prep_noise, seed=config.seed))  # type: ignore[arg-type]
     params = [p for p in adapted.model.parameters() if p.requires_grad]
     lr = config.learning_rate
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=config.weight_decay)
+    # a method that trains nothing (base) gets a placeholder so checkpoints keep one shape
+    optimizer = torch.optim.AdamW(params or [torch.nn.Parameter(torch.zeros(1))], lr=lr,
+                                  weight_decay=config.weight_decay)
     encoded = encode_examples(tok, train_examples, max_length=config.max_length)
     start = load_checkpoint(ckpt, adapted, optimizer, config) if resume else 0
     log = RunLog(out, start=start)
@@ -465,19 +485,15 @@ def run_finetune(
             adapted, tok, test_examples, settings, compile_cache=compile_cache,
             prep_noise=config.prep_noise, seed=config.seed, max_length=config.max_length,
             batch_size=config.eval_batch_size, max_new_tokens=config.max_new_tokens,
-            bertscore=bert, progress=progress)
+            bertscore=bert, gen_examples=config.gen_examples, progress=progress)
         rows.clear()
         for setting, result in results:
-            row = EvalRow(run=run_name, method=config.methods.method, model=config.model,
-                          train_noise=config.train_label, step=step, setting=setting,
-                          metrics=result.metrics(), trainable_params=count.trainable,
-                          trainable_share=count.share)
-            log.eval_row(row)
-            rows.append(row.to_dict())
-            rows[-1]["predictions_sample"] = list(result.predictions[:3])
+            rows.append(log_result(log, config, run_name, step, setting, result, count))
 
     reset_peak_memory()
     end = config.steps if stop_after is None else min(config.steps, stop_after)
+    if not params:  # nothing to train: evaluate the model as it is
+        start = end = config.steps
     bar = _progress(range(start, end), progress, f"{config.methods.method} fine-tuning",
                     "step")
     adapted.model.train()
@@ -539,6 +555,52 @@ def run_finetune(
         summary.extra["sora_active_rank"] = list(sora_active_rank(adapted.model))
     write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2,
                                                 default=_json_default), what="summary")
+    return summary
+
+
+def log_result(log: RunLog, config: TrainConfig, run_name: str, step: int,
+               setting: EvalSetting, result: EvalResult, count: Any) -> dict[str, Any]:
+    """Store one evaluation row; returns it with three sample generations and the
+    per-example scores (summary only)."""
+    row = EvalRow(run=run_name, method=config.methods.method, model=config.model,
+                  train_noise=config.train_label, step=step, setting=setting,
+                  metrics=result.metrics(), trainable_params=count.trainable,
+                  trainable_share=count.share)
+    log.eval_row(row)
+    out = row.to_dict()
+    out["predictions_sample"] = list(result.predictions[:3])
+    out["per_example"] = result.per_example
+    return out
+
+
+def run_rule(config: TrainConfig, out: Path, train: list[Example], test: list[Example]
+             ) -> FinetuneSummary:
+    """Score a text rule (:data:`qaa_hw.finetune.rules.RULES`) like a trained model."""
+    from qaa_hw.adapters.common import ParameterCount
+    from qaa_hw.finetune.evaluate import scored_result
+    from qaa_hw.finetune.rules import RULES
+
+    start = time.perf_counter()
+    gen = test[:config.gen_examples] if config.gen_examples is not None else test
+    bert = None
+    if config.bertscore:
+        from qaa_hw.finetune.metrics import BertScoreModel
+
+        bert = BertScoreModel()
+    preds = RULES[config.methods.method](train, gen)
+    result = scored_result(preds, gen, [], [], bertscore=bert, start=start)
+    log = RunLog(out)
+    try:
+        row = log_result(log, config, out.name, 0, EvalSetting(), result,
+                         ParameterCount(0, 0, 0.0))
+    finally:
+        log.close()
+    summary = FinetuneSummary(
+        config=config.to_dict(), trainable_params=0, total_params=0, trainable_share=0.0,
+        steps_done=0, losses=[], seconds_per_step=float("nan"), peak_memory_mb=peak_memory_mb(),
+        eval_rows=[row], out_dir=str(out))
+    write_text_atomic(out / SUMMARY, json.dumps(summary.to_dict(), indent=2,
+                                                default=_json_default))
     return summary
 
 

@@ -44,6 +44,11 @@ def test_finetune_cli_qaa_with_noisy_and_mitigated_rows(
         (["--method", "lora", "--train-noise", "ibm_brisbane"], "QAA circuits only"),
         (["--train", "/nonexistent.jsonl", "--test", "/nonexistent.jsonl"], "does not exist"),
         (["--model", "gpt5"], "model='gpt5' is not valid"),
+        (["--method", "qaa-const", "--eval-devices", "ibm_brisbane"], "QAA circuits only"),
+        (["--down", "pca"], "down='pca' is not valid"),
+        (["--task", "wordnet"], "did you mean 'wordnet_defs'"),
+        (["--mitigation", "zne+rem", "--eval-devices", "ibm_brisbane"], "mitigation='zne+rem'"),
+        (["--qubits", "3", "--down", "identity"], "needs in_features <= 2^num_qubits"),
     ],
 )
 def test_finetune_cli_errors_are_one_line(
@@ -54,6 +59,26 @@ def test_finetune_cli_errors_are_one_line(
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and match in err
+
+
+def test_finetune_cli_rem_rows_and_a_text_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["finetune", "--model", "tiny", "--method", "qaa-frozen", "--qubits", "3",
+                 "--layers", "1", "--steps", "2", "--batch-size", "2", "--train-examples", "8",
+                 "--eval-examples", "3", "--gen-examples", "2", "--max-new-tokens", "3",
+                 "--no-bertscore", "--eval-devices", "ibm_torino", "--mitigation",
+                 "rem,rem+zne", "--shots", "100", "--no-progress", "--out", str(tmp_path / "a")])
+    assert code == 0
+    rows = json.loads((tmp_path / "a" / "summary.json").read_text())["eval_rows"]
+    assert [(r["mitigation"], r["shots"], r["examples"]) for r in rows] == [
+        ("none", None, 2), ("rem", 100, 2), ("rem+zne", 100, 2)]
+    assert all(len(r["per_example"]["loss_sum"]) == 3 for r in rows)
+    code = main(["finetune", "--method", "template", "--no-bertscore", "--eval-examples", "80",
+                 "--out", str(tmp_path / "t")])
+    assert code == 0 and "template" in capsys.readouterr().out
+    row = json.loads((tmp_path / "t" / "summary.json").read_text())["eval_rows"][0]
+    assert row["bleu"] == pytest.approx(89.95, abs=0.01) and row["rouge_l"] > 0.92
 
 
 def test_text_metrics() -> None:

@@ -59,7 +59,7 @@ def test_resume_reproduces_the_next_step_loss(tmp_path: Path, method: str) -> No
 
 
 def test_config_errors() -> None:
-    with pytest.raises(ConfigError, match="applies to QAA circuits only"):
+    with pytest.raises(ConfigError, match="apply to QAA circuits only"):
         TrainConfig(methods=MethodSettings(method="lora"), train_noise="ibm_brisbane")
     with pytest.raises(ConfigError, match="mitigation='pec' is not valid"):
         TrainConfig(eval_devices=("ibm_brisbane",), mitigation=("pec",))

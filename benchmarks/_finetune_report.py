@@ -1,0 +1,198 @@
+"""Tables, plots and the verdict of the fine-tuning study from its store rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from _finetune_study import CORE, EXTRA, FIXED, LABELS, Budget, Row
+
+from qaa_hw.analysis.bootstrap import METRICS, Interval, method_interval, paired_difference
+
+FMT = {"loss": "{:.3f}", "bleu": "{:.2f}", "rouge_l": "{:.4f}", "bertscore": "{:.4f}"}
+NAMES = {"loss": "test loss", "bleu": "BLEU", "rouge_l": "ROUGE-L", "bertscore": "BERTScore"}
+
+
+def _cell(iv: Interval, metric: str) -> str:
+    f = FMT[metric]
+    if iv.value != iv.value:  # NaN
+        return "-"
+    return f"{f.format(iv.value)} [{f.format(iv.low)}, {f.format(iv.high)}]"
+
+
+def train_runs(rows: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Train rows per method name, by seed."""
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows.values():
+        if row["kind"] == "train":
+            by[row["name"]].append(row)
+    return {k: sorted(v, key=lambda r: r["seed"]) for k, v in by.items()}
+
+
+def method_table(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = ["| method | seeds | trainable params | test loss | BLEU | ROUGE-L | BERTScore "
+             "(MiniLM) | s/step |", "|---|---|---|---|---|---|---|---|"]
+    for name in (*FIXED, *CORE, *EXTRA):
+        if name not in runs:
+            continue
+        pers = [r["per_example"] for r in runs[name]]
+        cells = [_cell(method_interval(pers, m), m) for m in METRICS]
+        sps = sorted(r["seconds_per_step"] for r in runs[name])[len(runs[name]) // 2]
+        lines.append(f"| {LABELS[name]} | {len(pers)} | {runs[name][0]['trainable_params']:,} | "
+                     + " | ".join(cells) + f" | {'-' if sps != sps else f'{sps:.2f}'} |")
+    return lines
+
+
+def paired_table(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list[dict]]:
+    """QAA minus each other method, same test examples and seeds."""
+    lines = ["| QAA minus | " + " | ".join(f"Δ {NAMES[m]} [95 %], p" for m in METRICS)
+             + " |", "|---|" + "---|" * len(METRICS)]
+    found = []
+    if "qaa" not in runs:
+        return lines, found
+    qa = [r["per_example"] for r in runs["qaa"]]
+    for name in (*CORE[1:], *EXTRA, *FIXED):
+        if name not in runs:
+            continue
+        other = [r["per_example"] for r in runs[name]]
+        cells = []
+        for m in METRICS:
+            if m == "loss" and name == "retrieval":
+                cells.append("-")
+                continue
+            d = paired_difference(qa, other, m)
+            better = (d.high < 0) if m == "loss" else (d.low > 0)
+            worse = (d.low > 0) if m == "loss" else (d.high < 0)
+            word = "QAA better" if better else "QAA worse" if worse else "no difference"
+            found.append({"other": name, "metric": m, "word": word, "diff": d})
+            f = FMT[m]
+            cells.append(f"{f.format(d.value)} [{f.format(d.low)}, {f.format(d.high)}], "
+                         f"p = {d.p_value:.3f}: {word}")
+        lines.append(f"| {LABELS[name]} ({len(other)} seeds) | " + " | ".join(cells) + " |")
+    return lines, found
+
+
+def shots_table(rows: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, Any]]],
+                budget: Budget) -> tuple[list[str], list[str]]:
+    """Loss vs shots per device and mitigation, and the fewest shots within the ideal
+    model's 95 % interval."""
+    lines = ["| QAA trained | device (λ = 1) | mitigation | shots per circuit | test loss [95 %] "
+             "| within ideal interval |", "|---|---|---|---|---|---|"]
+    fewest = ["| QAA trained | device | mitigation | fewest shots within the ideal interval |",
+              "|---|---|---|---|"]
+    n = budget.shots_examples
+    for name in budget.shots_models:
+        train = next((r for r in runs.get(name, []) if r["seed"] == 0), None)
+        if train is None:
+            continue
+        sub = {"loss_sum": train["per_example"]["loss_sum"][:n],
+               "tokens": train["per_example"]["tokens"][:n]}
+        ideal = method_interval([sub], "loss")
+        lines.append(f"| {name} | ideal circuits | - | exact | {_cell(ideal, 'loss')} | - |")
+        for device in budget.devices:
+            for mit in budget.mitigations:
+                ok_shots = []
+                for shots in budget.shots:
+                    key = Row("shots", name, 0, {"device": device, "mitigation": mit,
+                                                 "shots": shots or "exact"}).key
+                    if key not in rows:
+                        continue
+                    iv = method_interval([rows[key]["per_example"]], "loss")
+                    within = ideal.low <= iv.value <= ideal.high
+                    if within and shots is not None:
+                        ok_shots.append(shots)
+                    lines.append(f"| {name} | {device} | {mit} | {shots or 'exact'} | "
+                                 f"{_cell(iv, 'loss')} | {'yes' if within else 'no'} |")
+                done = [s for s in budget.shots if s is not None and Row(
+                    "shots", name, 0, {"device": device, "mitigation": mit,
+                                       "shots": s}).key in rows]
+                if done:
+                    best = f"{min(ok_shots):,}" if ok_shots else f"> {max(done):,} (none)"
+                    fewest.append(f"| {name} | {device} | {mit} | {best} |")
+    return lines, fewest
+
+
+def surrogate_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
+    row = next((r for r in rows.values() if r["kind"] == "surrogate"), None)
+    if row is None:
+        return ["(not measured yet)"]
+    lines = ["| QAA circuits run | max abs diff of the adapter output (surrogate vs circuit) "
+             "| surrogate CPU µs per token (all layers, float64, 1 thread) | FLOPs per token "
+             "| export s |",
+             "|---|---|---|---|---|"]
+    for label, s in row["settings"].items():
+        lines.append(f"| {label} | {s['max_abs_diff']:.1e} | {s['us_per_token']:.1f} | "
+                     f"{s['flops_per_token']:,} | {s['export_s']:.1f} |")
+    q = row["qpu"]
+    lines += ["", f"QPU time per token on ibm_brisbane (cost model of `qaa_hw.analysis."
+              f"feasibility`: circuit {q['duration_s'] * 1e6:.1f} µs + repetition delay per "
+              f"shot = {q['shot_s'] * 1e6:.0f} µs; {row['layers']} adapter circuits per token): "
+              f"{q['s_per_token_1000_shots']:.1f} s with 1,000 shots, "
+              f"{q['s_per_token_1000_shots_rem_zne']:.1f} s with REM + ZNE (3 circuits). "
+              f"Measured on {row['tokens']} real token inputs of 8 test prompts."]
+    return lines
+
+
+def plots(runs: dict[str, list[dict[str, Any]]], rows: dict[str, dict[str, Any]],
+          budget: Budget, img: Path) -> list[str]:
+    """Two PNGs; returns markdown image lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    img.mkdir(parents=True, exist_ok=True)
+    out = []
+    names = [n for n in (*FIXED, *CORE, *EXTRA) if n in runs]
+    if names:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(names) + 1.5), sharey=True)
+        for ax, metric in zip(axes, ("rouge_l", "loss"), strict=True):
+            for i, name in enumerate(names):
+                iv = method_interval([r["per_example"] for r in runs[name]], metric)
+                if iv.value != iv.value:
+                    continue
+                ax.errorbar(iv.value, i, xerr=[[iv.value - iv.low], [iv.high - iv.value]],
+                            fmt="o", color="C3" if name.startswith("qaa") else "C0")
+            ax.set_xlabel(NAMES[metric] + " (mean over seeds, 95 % bootstrap)")
+        axes[0].set_yticks(range(len(names)), [LABELS[n] for n in names], fontsize=8)
+        fig.tight_layout()
+        fig.savefig(img / "finetune_study_methods.png", dpi=110)
+        plt.close(fig)
+        out.append("![quality per method](img/finetune_study_methods.png)")
+    shot_rows = [r for r in rows.values() if r["kind"] == "shots" and r["shots"] != "exact"]
+    if shot_rows:
+        fig, axes = plt.subplots(1, len(budget.devices), figsize=(10, 3.6), sharey=True)
+        for ax, device in zip(axes, budget.devices, strict=True):
+            for j, name in enumerate(budget.shots_models):
+                for k, mit in enumerate(budget.mitigations):
+                    pts = sorted((int(r["shots"]), r["metrics"]["loss"]) for r in shot_rows
+                                 if r["device"] == device and r["mitigation"] == mit
+                                 and r["name"] == name)
+                    if pts:
+                        ax.plot(*zip(*pts, strict=True), marker="o", color=f"C{k}",
+                                ls="-" if j == 0 else "--", label=f"{name} {mit}")
+            ax.set_xscale("log")
+            ax.set_title(device)
+            ax.set_xlabel("shots per circuit and token")
+        axes[0].set_ylabel(f"test loss ({budget.shots_examples} examples)")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(img / "finetune_study_shots.png", dpi=110)
+        plt.close(fig)
+        out.append("![test loss vs shots](img/finetune_study_shots.png)")
+    return out
+
+
+def verdict(found: list[dict], runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Plain words from the paired differences (loss and ROUGE-L)."""
+    if not found:
+        return ["No QAA row yet: no verdict."]
+    lines = []
+    for other in dict.fromkeys(f["other"] for f in found):
+        words = {f["metric"]: f["word"] for f in found if f["other"] == other}
+        lines.append(f"- against {LABELS[other]}: loss {words.get('loss', '-')}, ROUGE-L "
+                     f"{words.get('rouge_l', '-')}, BLEU {words.get('bleu', '-')}, BERTScore "
+                     f"{words.get('bertscore', '-')} (QAA {len(runs['qaa'])} seed(s), "
+                     f"{len(runs[other])} for the other)")
+    return lines

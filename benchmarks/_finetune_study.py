@@ -243,8 +243,8 @@ class Runner:
         return load_jsonl(task_files(self.budget.task)[1], limit=limit)
 
     def shots_row(self, row: Row) -> dict[str, Any]:
-        from qaa_hw.adapters.backends import CompileCache
         from qaa_hw.adapters.qaa import qaa_layers, set_qaa_backend
+        from qaa_hw.compile.cache import CompileCache
         from qaa_hw.finetune.evaluate import EvalSetting, example_losses, make_backend
 
         adapted = self.trained(row.name, row.seed)
@@ -268,10 +268,11 @@ def surrogate_measurement(runner: Runner, row: Row) -> dict[str, Any]:
     there), check it against the circuit on real hidden states, time it per token."""
     import torch
 
-    from qaa_hw.adapters.backends import CompileCache, IdealBackend
+    from qaa_hw.adapters.backends import IdealBackend
     from qaa_hw.adapters.qaa import qaa_layers, set_qaa_backend
     from qaa_hw.adapters.surrogate import export_surrogate
     from qaa_hw.analysis.feasibility import shot_timing
+    from qaa_hw.compile.cache import CompileCache
     from qaa_hw.finetune.data import collate, encode_examples
     from qaa_hw.finetune.evaluate import EvalSetting, make_backend
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from qaa_hw.adapters.backends import CompileCache, IdealBackend, NoisyBackend
+from qaa_hw.adapters.backends import IdealBackend, NoisyBackend
 from qaa_hw.adapters.mitigated import REMBackend, ZNEBackend
 from qaa_hw.adapters.qaa import QAAConfig, qaa_layers, set_qaa_backend
 from qaa_hw.adapters.surrogate import export_surrogate, polarised_quadratic_form
+from qaa_hw.compile.cache import CompileCache
 from qaa_hw.errors import ConfigError
 from qaa_hw.finetune.data import load_jsonl, task_files
 from qaa_hw.finetune.evaluate import evaluate_model

@@ -49,10 +49,17 @@ def test_shots_none_when_no_shots_reach_the_exact_loss(tmp_path: Path) -> None:
     ("{not json", r"study\.jsonl line 1: not JSON"),
     (json.dumps(_shots_row(0, 2.0)), r"line 1: shots=0 is not valid; accepted: an integer"),
     (json.dumps({"device": "ibm_torino", "metrics": {}}), r"line 1: a device row needs"),
-    (json.dumps({"kind": "train", "metrics": {"loss": 1.0}}), r"has no row evaluated on a"),
 ])
 def test_bad_store(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "study.jsonl"
     path.write_text(line + "\n")
     with pytest.raises(ConfigError, match=message):
         load_quality_store(path)
+
+
+def test_a_store_without_device_rows_gives_no_section(tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "study.jsonl"
+    path.write_text(json.dumps({"kind": "train", "metrics": {"loss": 1.0}}) + "\n")
+    assert load_quality_store(path) == []
+    assert "has no row evaluated on a device yet" in caplog.text

@@ -140,7 +140,6 @@ class NoisyBackend(QAABackend):
         self.noise = noise if noise is not None else noise_spec(
             self.compiled.device, self.compiled.active_qubits, idle=idle
         )
-        self.fold = fold
         self.engine = FastNoisyEngine(
             self.compiled, prep_noise=prep_noise, seed=seed, noise=self.noise, fold=fold
         )

@@ -270,3 +270,14 @@ def test_approximate_embedding_uses_the_simulated_ideal_preparation():
     assert none.embedding_map is None  # an approximate preparation is not linear in x
     dm = DensityMatrixEngine(noiseless).run(x, theta).expectations.numpy()
     assert np.abs(none.expectations(x, theta).numpy() - dm).max() < 1e-10
+
+
+def test_an_instruction_outside_the_gate_table_is_refused(adapter4):
+    from dataclasses import replace
+
+    circuit = adapter4.circuit.copy()
+    circuit.delay(100, adapter4.active_qubits[0], unit="ns")
+    with pytest.raises(SimulationError, match=r"gate 'delay' is not a native instruction; "
+                                              r"accepted: rz, sx, x, id, cx, ecr, cz \(the "
+                                              r"engines run compiled circuits without"):
+        build_program(replace(adapter4, circuit=circuit), None)

@@ -50,6 +50,13 @@ def run_study(args: argparse.Namespace, argv: list[str]) -> int:
     done = read_store(store, budget)
     rows = plan(budget)
     todo = list(pending(rows, done))
+    if args.names:
+        wanted = set(args.names.split(","))
+        unknown = wanted - {r.name for r in rows}
+        if unknown:
+            raise SystemExit(f"error: --names {','.join(sorted(unknown))} is not a method of "
+                             f"the study; accepted: {','.join(sorted({r.name for r in rows}))}")
+        todo = [r for r in todo if r.name in wanted]
     print(f"study: {len(rows) - len(todo)}/{len(rows)} rows done; store {store}", flush=True)
     if todo and not args.report_only:
         runner = Runner(budget, runs_dir, args.threads)

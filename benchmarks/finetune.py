@@ -87,6 +87,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s.add_argument("--runs-dir", default=None, help="checkpoints of the study's runs "
                    "(default benchmarks/results/finetune_study_runs, git-ignored)")
     s.add_argument("--max-rows", type=int, default=None, help="stop after N new rows")
+    s.add_argument("--names", default=None,
+                   help="run only the rows of these methods (comma-separated, e.g. "
+                        "'lora-r1,prefix'); two processes with disjoint --names share one "
+                        "store, one core each")
     s.add_argument("--report-only", action="store_true", help="tables from the store only")
     args = p.parse_args(argv)
     if not args.study:
@@ -233,7 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.study:
         from _finetune_study_main import run_study
 
-        return run_study(args, argv if argv is not None else sys.argv[1:])
+        try:
+            return run_study(args, argv if argv is not None else sys.argv[1:])
+        except SystemExit as e:  # the study's one-line refusals exit 2
+            if not isinstance(e.code, str):
+                raise
+            print(e.code, file=sys.stderr)
+            return 2
     import torch
 
     from qaa_hw.finetune.models import load_model

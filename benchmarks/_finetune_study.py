@@ -27,6 +27,11 @@ RUNS = ROOT / "benchmarks" / "results" / "finetune_study_runs"  # git-ignored ch
 CORE = ("qaa", "qaa-const", "qaa-frozen", "qaa-nocircuit", "quadratic", "lora-r1", "lora-r8",
         "sora", "prefix")
 EXTRA = ("qaa-paper", "qaa-nat")
+#: The study's model. Another model (``--model gemma3-270m``) repeats these methods with the
+#: first seed, in a store and checkpoint folder of its own.
+MAIN_MODEL = "smollm2-135m"
+SECOND_MODEL = "gemma3-270m"
+SECOND_MODEL_METHODS = ("qaa", "lora-r1", "lora-r8")
 FIXED = ("base", "retrieval")  # deterministic: one row each
 LABELS = {
     "qaa": "QAA (n = 4, L = 2, ideal training)", "qaa-const": "ablation: constant readout",
@@ -81,10 +86,20 @@ class Row:
         return "/".join(parts)
 
 
+def store_of(model: str) -> tuple[Path, Path]:
+    """``(store, checkpoint folder)`` of the study on ``model``."""
+    if model == MAIN_MODEL:
+        return STORE, RUNS
+    return STORE.with_name(f"finetune_study_{model}.jsonl"), RUNS / model
+
+
 def plan(budget: Budget) -> list[Row]:
     """Every row, in the order they run: one seed of every method first, then the surrogate
-    of that QAA, the other seeds, the extra configurations, then shots (cheapest first)."""
+    of that QAA, the other seeds, the extra configurations, then shots (cheapest first).
+    On another model than :data:`MAIN_MODEL`: :data:`SECOND_MODEL_METHODS`, first seed."""
     first, *others = budget.seeds
+    if budget.model != MAIN_MODEL:
+        return [Row("train", name, first) for name in SECOND_MODEL_METHODS]
     rows = [Row("train", name, first) for name in FIXED]
     rows += [Row("train", name, first) for name in CORE]
     rows.append(Row("surrogate", "qaa", first))

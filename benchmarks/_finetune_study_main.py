@@ -13,6 +13,7 @@ from _finetune_report import (
     method_table,
     paired_table,
     plots,
+    second_model_lines,
     shots_table,
     surrogate_lines,
     train_runs,
@@ -20,15 +21,16 @@ from _finetune_report import (
 )
 from _finetune_study import (
     FIXED,
+    MAIN_MODEL,
     ROOT,
-    RUNS,
-    STORE,
+    SECOND_MODEL,
     Budget,
     Runner,
     append_row,
     pending,
     plan,
     read_store,
+    store_of,
 )
 
 
@@ -45,8 +47,9 @@ def budget_of(args: argparse.Namespace) -> Budget:
 
 def run_study(args: argparse.Namespace, argv: list[str]) -> int:
     budget = budget_of(args)
-    store = Path(args.store) if args.store else STORE
-    runs_dir = Path(args.runs_dir) if args.runs_dir else RUNS
+    default_store, default_runs = store_of(budget.model)
+    store = Path(args.store) if args.store else default_store
+    runs_dir = Path(args.runs_dir) if args.runs_dir else default_runs
     done = read_store(store, budget)
     rows = plan(budget)
     todo = list(pending(rows, done))
@@ -75,13 +78,35 @@ def run_study(args: argparse.Namespace, argv: list[str]) -> int:
             done[row.key] = result
             print(f"[{len(done)}/{len(rows)}] {row.key}: {time.perf_counter() - t0:.0f} s "
                   f"({result['cpu_s']:.0f} CPU s) {result.get('metrics', '')}", flush=True)
-    text = report(done, rows, budget, argv, store)
+    if budget.model != MAIN_MODEL:  # the report is the main study's, with this model's rows
+        second = (budget, done)
+        budget = replace(budget, model=MAIN_MODEL)
+        store = store_of(MAIN_MODEL)[0]
+        done, rows = read_store(store, budget), plan(budget)
+        argv = _without_model(argv)
+    else:
+        second_budget = replace(budget, model=SECOND_MODEL)
+        second = (second_budget, read_store(store_of(SECOND_MODEL)[0], second_budget))
+    text = report(done, rows, budget, argv, store, second)
     print(text)
     if args.write_docs:
         from finetune import write_docs
 
         write_docs(text, args.section)
     return 0
+
+
+def _without_model(argv: list[str]) -> list[str]:
+    """``argv`` less its ``--model`` option (the report shows the main study's command)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--model":
+            skip = True
+        elif not a.startswith("--model="):
+            out.append(a)
+    return out
 
 
 def _cost_class(kind: str, name: str, extra: dict) -> str:
@@ -115,7 +140,8 @@ def estimate_remaining(done: dict, rows: list, budget: Budget) -> str:
     return text
 
 
-def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path) -> str:
+def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path,
+           second: tuple[Budget, dict]) -> str:
     runs = train_runs(done)
     cpu_h = sum(r["cpu_s"] for r in done.values()) / 3600
     complete = len(done) == len(rows)
@@ -161,5 +187,6 @@ def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path)
         "Classical surrogate of the trained QAA (seed 0): every adapter as its quadratic forms "
         "`x̂ᵀ Q_o x̂` (`qaa_hw.adapters.surrogate`), against the circuit on the same inputs:", "",
         *surrogate_lines(done), "",
+        *second_model_lines(*second), "",
     ]
     return "\n".join(body) + "\n"

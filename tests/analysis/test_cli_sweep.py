@@ -69,7 +69,7 @@ STUDY_ROWS = [
         (["report", "--devices", "ibm_torino", "--out", "{tmp}", "--finetune-store",
           "{tmp}/missing.jsonl"], r"fine-tuning store '.*missing\.jsonl': No such file"),
         (["report", "--devices", "ibm_torino", "--out", "{tmp}", "--model", "gpt9"],
-         r"model='gpt9' is not valid; accepted: smollm2-135m, tiny or a folder"),
+         r"model='gpt9' is not valid; accepted: smollm2-135m, gemma3-270m, tiny or a folder"),
 
     ],
 )

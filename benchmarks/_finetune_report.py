@@ -114,16 +114,20 @@ def shots_table(rows: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, 
 
 
 def surrogate_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
-    row = next((r for r in rows.values() if r["kind"] == "surrogate"), None)
-    if row is None:
+    found = sorted((r for r in rows.values() if r["kind"] == "surrogate"),
+                   key=lambda r: r["name"])
+    if not found:
         return ["(not measured yet)"]
-    lines = ["| QAA circuits run | max abs diff of the adapter output (surrogate vs circuit) "
-             "| surrogate CPU µs per token (all layers, float64, 1 thread) | FLOPs per token "
-             "| export s |",
-             "|---|---|---|---|---|"]
-    for label, s in row["settings"].items():
-        lines.append(f"| {label} | {s['max_abs_diff']:.1e} | {s['us_per_token']:.1f} | "
-                     f"{s['flops_per_token']:,} | {s['export_s']:.1f} |")
+    lines = ["| QAA trained | circuits run | max abs diff of the adapter output (surrogate vs "
+             "circuit) | surrogate CPU µs per token (all layers, float64, 1 thread) | FLOPs "
+             "per token | export s |",
+             "|---|---|---|---|---|---|"]
+    for row in found:
+        for label, s in row["settings"].items():
+            lines.append(f"| {LABELS[row['name']]} | {label} | {s['max_abs_diff']:.1e} | "
+                         f"{s['us_per_token']:.1f} | {s['flops_per_token']:,} | "
+                         f"{s['export_s']:.1f} |")
+    row = found[0]
     q = row["qpu"]
     lines += ["", f"QPU time per token on ibm_brisbane (cost model of `qaa_hw.analysis."
               f"feasibility`: circuit {q['duration_s'] * 1e6:.1f} µs + repetition delay per "

@@ -95,7 +95,8 @@ def store_of(model: str) -> tuple[Path, Path]:
 
 def plan(budget: Budget) -> list[Row]:
     """Every row, in the order they run: one seed of every method first, then the surrogate
-    of that QAA, the other seeds, the extra configurations, then shots (cheapest first).
+    of that QAA, the other seeds, the extra configurations and the noise-aware QAA's
+    surrogate, then shots (cheapest first).
     On another model than :data:`MAIN_MODEL`: :data:`SECOND_MODEL_METHODS`, first seed."""
     first, *others = budget.seeds
     if budget.model != MAIN_MODEL:
@@ -107,6 +108,7 @@ def plan(budget: Budget) -> list[Row]:
         rows += [Row("train", name, seed) for name in CORE]
     for seed in budget.seeds:
         rows += [Row("train", name, seed) for name in EXTRA]
+    rows.append(Row("surrogate", "qaa-nat", first))
     for name in budget.shots_models:
         for shots in budget.shots:
             for device in budget.devices:

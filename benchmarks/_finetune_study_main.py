@@ -7,6 +7,7 @@ import shlex
 import time
 import traceback
 from dataclasses import replace
+from fnmatch import fnmatch
 from pathlib import Path
 
 from _finetune_report import (
@@ -53,13 +54,14 @@ def run_study(args: argparse.Namespace, argv: list[str]) -> int:
     done = read_store(store, budget)
     rows = plan(budget)
     todo = list(pending(rows, done))
-    if args.names:
-        wanted = set(args.names.split(","))
-        unknown = wanted - {r.name for r in rows}
-        if unknown:
-            raise SystemExit(f"error: --names {','.join(sorted(unknown))} is not a method of "
-                             f"the study; accepted: {','.join(sorted({r.name for r in rows}))}")
-        todo = [r for r in todo if r.name in wanted]
+    if args.rows:
+        patterns = args.rows.split(",")
+        unmatched = [p for p in patterns if not any(fnmatch(r.key, p) for r in rows)]
+        if unmatched:
+            raise SystemExit(f"error: --rows {','.join(unmatched)} matches no row of the study; "
+                             "keys look like train/qaa/s0 or shots/qaa/s0/device=ibm_torino/"
+                             "mitigation=rem/shots=100")
+        todo = [r for r in todo if any(fnmatch(r.key, p) for p in patterns)]
     print(f"study: {len(rows) - len(todo)}/{len(rows)} rows done; store {store}", flush=True)
     if todo and not args.report_only:
         runner = Runner(budget, runs_dir, args.threads)
@@ -184,8 +186,9 @@ def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path,
         f"{budget.shots_examples} test examples; the ideal row is the same model with ideal "
         "circuits on the same examples):", "",
         *shots, "", *fewest, "", *images[1:], "",
-        "Classical surrogate of the trained QAA (seed 0): every adapter as its quadratic forms "
-        "`x̂ᵀ Q_o x̂` (`qaa_hw.adapters.surrogate`), against the circuit on the same inputs:", "",
+        "Classical surrogate of the trained QAA adapters (seed 0, ideal and noise-aware "
+        "training): every adapter as its quadratic forms `x̂ᵀ Q_o x̂` "
+        "(`qaa_hw.adapters.surrogate`), against the circuit on the same inputs:", "",
         *surrogate_lines(done), "",
         *second_model_lines(*second), "",
     ]

@@ -87,10 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     s.add_argument("--runs-dir", default=None, help="checkpoints of the study's runs "
                    "(default benchmarks/results/finetune_study_runs, git-ignored)")
     s.add_argument("--max-rows", type=int, default=None, help="stop after N new rows")
-    s.add_argument("--names", default=None,
-                   help="run only the rows of these methods (comma-separated, e.g. "
-                        "'lora-r1,prefix'); two processes with disjoint --names share one "
-                        "store, one core each")
+    s.add_argument("--rows", default=None, metavar="PATTERNS",
+                   help="run only the rows whose key matches one of these comma-separated "
+                        "shell patterns (keys are kind/method/seed[/options], e.g. "
+                        "'train/lora-r1/*,shots/qaa/*'); processes with disjoint patterns "
+                        "can share one store")
     s.add_argument("--report-only", action="store_true", help="tables from the store only")
     args = p.parse_args(argv)
     if not args.study:

@@ -5,10 +5,12 @@ the one place shots are sampled.
 distribution over the ``2^n`` readout bitstrings of the logical qubits (bit ``i`` of the index is
 logical qubit ``i``), the ``<Z_i>`` derived from it, and optionally the pre-readout state.
 
-Shots (:func:`sample_frequencies`): the exact measured distribution of any engine is sampled
-with ``torch.multinomial`` under a seeded ``torch.Generator``; ``<Z_i>`` estimates average
-``1 - 2 b_i`` over the same sampled bitstrings, so the estimates keep the device's correlations
-(independent binomials per qubit would not). Nothing else in the package draws shots.
+Shots (:func:`sample_frequencies`): the counts of ``shots`` bitstrings drawn from the exact
+measured distribution of any engine, as one multinomial draw per row (conditional binomials
+under a seeded ``torch.Generator``: cost independent of the shot count); ``<Z_i>`` estimates
+average ``1 - 2 b_i`` over the same sampled bitstrings, so the estimates keep the device's
+correlations (independent binomials per qubit would not). Nothing else in the package draws
+shots.
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ import numpy as np
 import torch
 
 from qaa_hw.errors import SimulationError
-
-#: Bitstrings drawn per ``torch.multinomial`` call (bounds the index buffer).
-MAX_DRAWS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -116,6 +115,10 @@ def sample_frequencies(
 ) -> torch.Tensor:
     """Empirical frequencies ``[B, K]`` of ``shots`` bitstrings drawn from each row.
 
+    The counts are ``Multinomial(shots, p)`` for every row, drawn as ``K - 1`` conditional
+    binomials (count ``k`` ~ ``Binomial(shots left, p_k / mass left)``), so the cost does not
+    grow with ``shots``.
+
     Args:
         probabilities: ``[B, K]`` distributions (clipped at 0 and renormalised per row).
         shots: samples per row (>= 1).
@@ -129,14 +132,15 @@ def sample_frequencies(
         raise SimulationError("shots=None is not valid here; accepted: an integer >= 1")
     p = probabilities.detach().to(torch.float64).clamp_min(0)
     p = p / p.sum(-1, keepdim=True)
-    batch, size = p.shape
-    counts = torch.zeros(batch, size, dtype=torch.float64)
-    rows = max(1, MAX_DRAWS // shots)
-    for start in range(0, batch, rows):
-        idx = torch.multinomial(
-            p[start : start + rows], shots, replacement=True, generator=generator
-        )
-        counts[start : start + rows].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
+    counts = torch.zeros_like(p)
+    left = torch.full(p.shape[:1], float(shots), dtype=torch.float64)
+    mass = torch.ones(p.shape[:1], dtype=torch.float64)
+    for k in range(p.shape[1] - 1):
+        share = (p[:, k] / mass.clamp_min(1e-300)).clamp(0.0, 1.0)
+        counts[:, k] = torch.binomial(left, share, generator=generator)
+        left = left - counts[:, k]
+        mass = mass - p[:, k]
+    counts[:, -1] = left
     return counts / shots
 
 

@@ -281,3 +281,20 @@ def test_an_instruction_outside_the_gate_table_is_refused(adapter4):
                                               r"accepted: rz, sx, x, id, cx, ecr, cz \(the "
                                               r"engines run compiled circuits without"):
         build_program(replace(adapter4, circuit=circuit), None)
+
+
+def test_sampled_counts_are_multinomial():
+    # 4,000 rows of one distribution: mean and covariance of the frequencies against the
+    # multinomial's (p, (diag(p) - p p^T) / shots) and against numpy's multinomial draws
+    p = torch.tensor([0.5, 0.2, 0.15, 0.1, 0.05, 0.0, 0.0, 0.0], dtype=torch.float64)
+    shots, rows = 50, 4000
+    freq = sample_frequencies(p.expand(rows, -1), shots,
+                              generator=torch.Generator().manual_seed(1)).numpy()
+    assert np.allclose(freq.sum(1), 1.0) and np.all(freq[:, 5:] == 0.0)
+    assert np.allclose(np.round(freq * shots), freq * shots)  # whole counts
+    cov = (np.diag(p.numpy()) - np.outer(p.numpy(), p.numpy())) / shots
+    se = np.sqrt(np.diag(cov) / rows)
+    assert np.all(np.abs(freq.mean(0) - p.numpy()) <= 5 * se + 1e-12)
+    ref = np.random.default_rng(1).multinomial(shots, p.numpy(), size=rows) / shots
+    for got in (np.cov(freq.T), np.cov(ref.T)):
+        assert np.allclose(got, cov, atol=6e-4)

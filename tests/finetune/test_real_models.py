@@ -27,4 +27,5 @@ def test_real_model_loads_and_takes_qaa(name: str) -> None:
     with torch.no_grad():
         after = adapted.model(input_ids=ids).logits
     assert torch.isfinite(after).all()
-    torch.testing.assert_close(after, before)  # the up-projection starts at zero
+    # the up-projection starts at zero (float32 kernels may round differently: 1e-5 seen)
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)

@@ -119,8 +119,8 @@ def surrogate_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
     if not found:
         return ["(not measured yet)"]
     lines = ["| QAA trained | circuits run | max abs diff of the adapter output (surrogate vs "
-             "circuit) | surrogate CPU µs per token (all layers, float64, 1 thread) | FLOPs "
-             "per token | export s |",
+             "each input run through the circuit) | surrogate CPU µs per token (all layers, "
+             "float64, 1 thread) | FLOPs per token | export s |",
              "|---|---|---|---|---|---|"]
     for row in found:
         for label, s in row["settings"].items():

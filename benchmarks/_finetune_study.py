@@ -280,6 +280,24 @@ class Runner:
         return surrogate_measurement(self, row)
 
 
+def per_input_readout(backend: Any, spec: Any, h: Any, theta: Any) -> Any:
+    """The readout of every input run through the circuit's simulation (the statevector, or
+    the noisy engine's channel per input), never through a quadratic form: the independent
+    reference of the surrogate. REM and ZNE are applied to those per-input outputs."""
+    from qaa_hw.adapters.backends import NoisyBackend
+    from qaa_hw.adapters.mitigated import REMBackend, ZNEBackend, rem_correct
+
+    if isinstance(backend, ZNEBackend):
+        return sum(w * per_input_readout(b, spec, h, theta)
+                   for w, b in zip(backend.weights.tolist(), backend.scaled, strict=True))
+    if isinstance(backend, REMBackend):
+        return rem_correct(per_input_readout(backend.inner, spec, h, theta), backend.confusion,
+                           spec.readout)
+    if isinstance(backend, NoisyBackend):
+        return backend.engine_outputs(h, theta, spec.readout)
+    return backend.readout(spec, h, theta)  # ideal: the statevector simulation
+
+
 def surrogate_measurement(runner: Runner, row: Row) -> dict[str, Any]:
     """Export the trained QAA as quadratic forms (ideal, ibm_brisbane λ = 1, and REM + ZNE
     there), check it against the circuit on real hidden states, time it per token."""
@@ -324,7 +342,8 @@ def surrogate_measurement(runner: Runner, row: Row) -> dict[str, Any]:
             x = captured[name][mask].double()
             with torch.no_grad():
                 h = x @ layer.qaa_down.double().T
-                circuit = backend.readout(layer.spec, h, layer.qaa_theta.detach().double())
+                circuit = per_input_readout(backend, layer.spec, h,
+                                            layer.qaa_theta.detach().double())
                 expect = circuit.double() @ layer.qaa_up.double().T * layer.scaling
             worst = max(worst, float((sur[name].delta(x) - expect).abs().max()))
             flops += sur[name].flops()

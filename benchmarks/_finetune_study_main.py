@@ -185,7 +185,13 @@ def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path,
         f"each of the folded circuits at 1, 3, 5, then Richardson; loss on the first "
         f"{budget.shots_examples} test examples; the ideal row is the same model with ideal "
         "circuits on the same examples):", "",
-        *shots, "", *fewest, "", *images[1:], "",
+        *shots, "",
+        "Fewest shots per circuit and token: (a) the issue's criterion, the loss within the "
+        "ideal model's 95 % interval, which holds the spread over test examples and so "
+        "tolerates large shifts; (b) no detectable change, the paired difference to the ideal "
+        "model on the same examples with a 95 % interval holding 0 (the sensitive test). "
+        "Either counts only when every larger measured shot count passes too.", "",
+        *fewest, "", *images[1:], "",
         "Classical surrogate of the trained QAA adapters (seed 0, ideal and noise-aware "
         "training): every adapter as its quadratic forms `x̂ᵀ Q_o x̂` "
         "(`qaa_hw.adapters.surrogate`), against the circuit on the same inputs:", "",

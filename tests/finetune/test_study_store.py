@@ -87,3 +87,13 @@ def test_headline_says_yes_only_when_qaa_beats_every_compared_method() -> None:
     line = headline(mixed, runs)[0]
     assert line.startswith("- **test loss: no.**")
     assert "no different from LoRA r = 1 (3)" in line
+
+
+def test_fewest_shots_needs_every_larger_count_to_pass() -> None:
+    from _finetune_report import _fewest
+
+    done = [100, 1000, 10000]
+    assert _fewest([100, 1000, 10000], done) == "100"
+    assert _fewest([1000], done) == "none up to 10,000"  # 10,000 fails again
+    assert _fewest([1000, 10000], done) == "1,000"
+    assert _fewest([], done) == "none up to 10,000"

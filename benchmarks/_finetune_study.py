@@ -32,6 +32,9 @@ EXTRA = ("qaa-paper", "qaa-nat")
 MAIN_MODEL = "smollm2-135m"
 SECOND_MODEL = "gemma3-270m"
 SECOND_MODEL_METHODS = ("qaa", "lora-r1", "lora-r8")
+#: Budget changes of the second model (Gemma's 262k-token vocabulary makes every token about
+#: 3x dearer on this CPU): fewer test examples, same training.
+SECOND_MODEL_BUDGET: dict[str, Any] = {"eval_examples": 200, "gen_examples": 50}
 FIXED = ("base", "retrieval")  # deterministic: one row each
 LABELS = {
     "qaa": "QAA (n = 4, L = 2, ideal training)", "qaa-const": "ablation: constant readout",

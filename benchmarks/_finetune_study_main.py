@@ -25,6 +25,7 @@ from _finetune_study import (
     MAIN_MODEL,
     ROOT,
     SECOND_MODEL,
+    SECOND_MODEL_BUDGET,
     Budget,
     Runner,
     append_row,
@@ -35,9 +36,12 @@ from _finetune_study import (
 )
 
 
-def budget_of(args: argparse.Namespace) -> Budget:
-    """The default budget with the options given on the command line."""
-    budget = Budget(model=args.model)
+def budget_of(args: argparse.Namespace, model: str | None = None) -> Budget:
+    """The default budget of ``model`` (default ``--model``) with the command line's options."""
+    model = model or args.model
+    budget = Budget(model=model)
+    if model != MAIN_MODEL:
+        budget = replace(budget, **SECOND_MODEL_BUDGET)
     for name in ("dtype", "steps", "max_new_tokens"):
         if getattr(args, name) is not None:
             budget = replace(budget, **{name: getattr(args, name)})
@@ -82,12 +86,12 @@ def run_study(args: argparse.Namespace, argv: list[str]) -> int:
                   f"({result['cpu_s']:.0f} CPU s) {result.get('metrics', '')}", flush=True)
     if budget.model != MAIN_MODEL:  # the report is the main study's, with this model's rows
         second = (budget, done)
-        budget = replace(budget, model=MAIN_MODEL)
+        budget = budget_of(args, MAIN_MODEL)
         store = store_of(MAIN_MODEL)[0]
         done, rows = read_store(store, budget), plan(budget)
         argv = _without_model(argv)
     else:
-        second_budget = replace(budget, model=SECOND_MODEL)
+        second_budget = budget_of(args, SECOND_MODEL)
         second = (second_budget, read_store(store_of(SECOND_MODEL)[0], second_budget))
     text = report(done, rows, budget, argv, store, second)
     print(text)

@@ -68,8 +68,8 @@ def paired_table(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list
             found.append({"other": name, "metric": m, "word": word, "diff": d})
             f = FMT[m]
             cells.append(f"{f.format(d.value)} [{f.format(d.low)}, {f.format(d.high)}], "
-                         f"p = {d.p_value:.3f}: {word}")
-        lines.append(f"| {LABELS[name]} ({len(other)} seeds) | " + " | ".join(cells) + " |")
+                         f"{_p(d.p_value)}: {word}")
+        lines.append(f"| {LABELS[name]} ({_seeds(len(other))}) | " + " | ".join(cells) + " |")
     return lines, found
 
 
@@ -120,6 +120,27 @@ def shots_table(rows: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, 
                     fewest.append(f"| {name} | {device} | {mit} | {_fewest(within_at, done)} | "
                                   f"{_fewest(same_at, done)} |")
     return lines, fewest
+
+
+def noise_aware_table(rows: dict[str, dict[str, Any]], budget: Budget) -> list[str]:
+    """Noise-aware minus ideally trained QAA, same device, mitigation, shots and examples."""
+    first, second = budget.shots_models[:2]
+    lines = [f"| device (λ = 1) | mitigation | shots per circuit | {first} | {second} | "
+             f"{second} minus {first} [95 %] |", "|---|---|---|---|---|---|"]
+    for device in budget.devices:
+        for mit in budget.mitigations:
+            for shots in budget.shots:
+                extra = {"device": device, "mitigation": mit, "shots": shots or "exact"}
+                a, b = (rows.get(Row("shots", name, 0, extra).key) for name in (second, first))
+                if a is None or b is None:
+                    continue
+                d = paired_difference([a["per_example"]], [b["per_example"]], "loss")
+                word = "no difference" if d.holds_zero else ("better" if d.high < 0 else
+                                                             "worse")
+                lines.append(f"| {device} | {mit} | {shots or 'exact'} | "
+                             f"{b['metrics']['loss']:.3f} | {a['metrics']['loss']:.3f} | "
+                             f"{d.value:+.4f} [{d.low:+.4f}, {d.high:+.4f}]: {word} |")
+    return lines if len(lines) > 2 else []
 
 
 def _fewest(ok: list[int], done: list[int]) -> str:
@@ -232,6 +253,11 @@ PHRASE = {"QAA better": "better than", "no difference": "no different from",
           "QAA worse": "worse than"}
 
 
+def _p(p: float) -> str:
+    """A bootstrap p-value (1,000 resamples: below 0.001 is not resolved)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _seeds(k: int) -> str:
     return f"{k} seed" + ("" if k == 1 else "s")
 
@@ -267,6 +293,6 @@ def verdict(found: list[dict], runs: dict[str, list[dict[str, Any]]]) -> list[st
         words = {f["metric"]: f["word"] for f in found if f["other"] == other}
         lines.append(f"- against {LABELS[other]}: loss {words.get('loss', '-')}, ROUGE-L "
                      f"{words.get('rouge_l', '-')}, BLEU {words.get('bleu', '-')}, BERTScore "
-                     f"{words.get('bertscore', '-')} (QAA {len(runs['qaa'])} seed(s), "
+                     f"{words.get('bertscore', '-')} (QAA {_seeds(len(runs['qaa']))}, "
                      f"{len(runs[other])} for the other)")
     return lines

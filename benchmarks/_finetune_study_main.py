@@ -12,6 +12,7 @@ from pathlib import Path
 
 from _finetune_report import (
     method_table,
+    noise_aware_table,
     paired_table,
     plots,
     second_model_lines,
@@ -195,7 +196,11 @@ def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path,
         "tolerates large shifts; (b) no detectable change, the paired difference to the ideal "
         "model on the same examples with a 95 % interval holding 0 (the sensitive test). "
         "Either counts only when every larger measured shot count passes too.", "",
-        *fewest, "", *images[1:], "",
+        *fewest, "",
+        "Noise-aware against ideal training, both evaluated on the same device, mitigation, "
+        "shots and test examples (test loss; negative = the noise-aware model is better):",
+        "", *noise_aware_table(done, budget), "",
+        *images[1:], "",
         "Classical surrogate of the trained QAA adapters (seed 0, ideal and noise-aware "
         "training): every adapter as its quadratic forms `x̂ᵀ Q_o x̂` "
         "(`qaa_hw.adapters.surrogate`), against the circuit on the same inputs:", "",

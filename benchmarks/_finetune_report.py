@@ -8,7 +8,13 @@ from typing import Any
 
 from _finetune_study import CORE, EXTRA, FIXED, LABELS, Budget, Row
 
-from qaa_hw.analysis.bootstrap import METRICS, Interval, method_interval, paired_difference
+from qaa_hw.analysis.bootstrap import (
+    METRICS,
+    Interval,
+    method_interval,
+    metric_of,
+    paired_difference,
+)
 
 FMT = {"loss": "{:.3f}", "bleu": "{:.2f}", "rouge_l": "{:.4f}", "bertscore": "{:.4f}"}
 NAMES = {"loss": "test loss", "bleu": "BLEU", "rouge_l": "ROUGE-L", "bertscore": "BERTScore"}
@@ -231,6 +237,13 @@ def plots(runs: dict[str, list[dict[str, Any]]], rows: dict[str, dict[str, Any]]
         fig, axes = plt.subplots(1, len(budget.devices), figsize=(10, 3.6), sharey=True)
         for ax, device in zip(axes, budget.devices, strict=True):
             for j, name in enumerate(budget.shots_models):
+                train = next((r for r in runs.get(name, []) if r["seed"] == 0), None)
+                if train is not None:
+                    n = budget.shots_examples
+                    ideal = metric_of({"loss_sum": train["per_example"]["loss_sum"][:n],
+                                       "tokens": train["per_example"]["tokens"][:n]}, "loss")
+                    ax.axhline(ideal, color="grey", lw=1, ls="-" if j == 0 else "--",
+                               label=f"{name} ideal circuits")
                 for k, mit in enumerate(budget.mitigations):
                     pts = sorted((int(r["shots"]), r["metrics"]["loss"]) for r in shot_rows
                                  if r["device"] == device and r["mitigation"] == mit

@@ -191,7 +191,7 @@ def report(done: dict, rows: list, budget: Budget, argv: list[str], store: Path,
         f"{budget.shots_examples} test examples; the ideal row is the same model with ideal "
         "circuits on the same examples):", "",
         *shots, "",
-        "Fewest shots per circuit and token: (a) the issue's criterion, the loss within the "
+        "Fewest shots per circuit and token: (a) the loss within the "
         "ideal model's 95 % interval, which holds the spread over test examples and so "
         "tolerates large shifts; (b) no detectable change, the paired difference to the ideal "
         "model on the same examples with a 95 % interval holding 0 (the sensitive test). "

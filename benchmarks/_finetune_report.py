@@ -79,6 +79,13 @@ def paired_table(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list
     return lines, found
 
 
+def first_losses(train: dict[str, Any], n: int) -> dict[str, list[Any]]:
+    """The per-example losses of a train row's first ``n`` test examples (the examples the
+    shots rows score), for comparing with them."""
+    per = train["per_example"]
+    return {"loss_sum": per["loss_sum"][:n], "tokens": per["tokens"][:n]}
+
+
 def shots_table(rows: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, Any]]],
                 budget: Budget) -> tuple[list[str], list[str]]:
     """Loss vs shots per device and mitigation, and the fewest shots (from which every larger
@@ -96,8 +103,7 @@ def shots_table(rows: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, 
         train = next((r for r in runs.get(name, []) if r["seed"] == 0), None)
         if train is None:
             continue
-        sub = {"loss_sum": train["per_example"]["loss_sum"][:n],
-               "tokens": train["per_example"]["tokens"][:n]}
+        sub = first_losses(train, n)
         ideal = method_interval([sub], "loss")
         lines.append(f"| {name} | ideal circuits | - | exact | {_cell(ideal, 'loss')} | - | - |")
         for device in budget.devices:
@@ -239,9 +245,7 @@ def plots(runs: dict[str, list[dict[str, Any]]], rows: dict[str, dict[str, Any]]
             for j, name in enumerate(budget.shots_models):
                 train = next((r for r in runs.get(name, []) if r["seed"] == 0), None)
                 if train is not None:
-                    n = budget.shots_examples
-                    ideal = metric_of({"loss_sum": train["per_example"]["loss_sum"][:n],
-                                       "tokens": train["per_example"]["tokens"][:n]}, "loss")
+                    ideal = metric_of(first_losses(train, budget.shots_examples), "loss")
                     ax.axhline(ideal, color="grey", lw=1, ls="-" if j == 0 else "--",
                                label=f"{name} ideal circuits")
                 for k, mit in enumerate(budget.mitigations):
